@@ -1,0 +1,4 @@
+//! codex-teams: a supervisor that runs OpenAI's Codex CLI as a team of processes.
+
+pub mod bench_bus;
+pub mod cli;
