@@ -19,6 +19,8 @@ pub enum Command {
     Bench(BenchCommand),
     /// Serve the scripted model (OpenAI Responses API) from a scenario file.
     MockModel(codex_teams_mock_model::cli::MockModelArgs),
+    /// Serve the team tools over MCP on stdio (register this in Codex's config).
+    Mcp(codex_teams_mcp::cli::McpArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +35,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
         Command::MockModel(args) => codex_teams_mock_model::cli::run(args),
+        Command::Mcp(args) => codex_teams_mcp::cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

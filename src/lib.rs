@@ -2,3 +2,4 @@
 
 pub mod bench_bus;
 pub mod cli;
+pub mod supervisor;

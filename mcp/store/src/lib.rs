@@ -6,11 +6,26 @@
 //!
 //! One [`Store`] wraps one connection. Open one per thread or process; they coordinate
 //! through the database file (WAL, `busy_timeout`, `BEGIN IMMEDIATE`, bounded retry).
+//! `docs/store.md` describes the schema and the locking strategy.
 
-mod api;
+mod artifacts;
+mod bus;
+mod codec;
 mod error;
+mod events;
+mod ids;
 mod model;
+mod schema;
+mod store;
+mod tasks;
+mod teams;
+mod tx;
 
-pub use api::Store;
+#[cfg(test)]
+mod testutil;
+
+pub use artifacts::sha256_hex;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+pub use schema::SCHEMA_VERSION;
+pub use store::Store;

@@ -1,0 +1,66 @@
+//! How store errors and access refusals reach the client: as JSON-RPC errors whose message
+//! names the problem and whose `data.error` is a stable machine word.
+
+use codex_teams_store::StoreError;
+use rmcp::ErrorData;
+use rmcp::model::ErrorCode;
+use serde_json::json;
+
+/// Implementation-defined JSON-RPC codes (the -32000..-32099 range) for what the standard
+/// codes do not cover.
+pub mod codes {
+    use rmcp::model::ErrorCode;
+    /// A write lost a race or broke a state rule (stale version, task not ready, held by
+    /// another agent, idempotency key reused with a different body).
+    pub const CONFLICT: ErrorCode = ErrorCode(-32010);
+    /// The caller may not do this (a worker calling a lead-only tool; no team yet).
+    pub const FORBIDDEN: ErrorCode = ErrorCode(-32011);
+    /// The database stayed busy; retrying later may succeed.
+    pub const BUSY: ErrorCode = ErrorCode(-32012);
+}
+
+fn err(code: ErrorCode, kind: &str, message: String) -> ErrorData {
+    ErrorData::new(code, message, Some(json!({ "error": kind })))
+}
+
+/// Maps a store error to the MCP error the caller sees. Bad ids and bad input are
+/// `invalid_params` (the model can fix its arguments); nothing here panics.
+pub fn store_error(e: StoreError) -> ErrorData {
+    match e {
+        StoreError::NotFound { kind, id } => err(
+            ErrorCode::INVALID_PARAMS,
+            "not_found",
+            format!("not found: {kind} {id}"),
+        ),
+        StoreError::Invalid(m) => err(
+            ErrorCode::INVALID_PARAMS,
+            "invalid",
+            format!("invalid: {m}"),
+        ),
+        e @ StoreError::TooLarge { .. } => {
+            err(ErrorCode::INVALID_PARAMS, "too_large", e.to_string())
+        }
+        StoreError::Conflict(m) => err(codes::CONFLICT, "conflict", format!("conflict: {m}")),
+        e @ StoreError::Busy { .. } => err(codes::BUSY, "busy", e.to_string()),
+        e @ StoreError::Sqlite(_) => err(
+            ErrorCode::INTERNAL_ERROR,
+            "internal",
+            format!("store error: {e}"),
+        ),
+    }
+}
+
+/// A refusal on grounds of who the caller is.
+pub(crate) fn forbidden(message: impl Into<String>) -> ErrorData {
+    err(codes::FORBIDDEN, "forbidden", message.into())
+}
+
+/// Arguments that parse but make no sense.
+pub(crate) fn invalid(message: impl Into<String>) -> ErrorData {
+    err(ErrorCode::INVALID_PARAMS, "invalid", message.into())
+}
+
+/// Something broke inside this process (a panicked blocking task).
+pub(crate) fn internal(message: impl Into<String>) -> ErrorData {
+    err(ErrorCode::INTERNAL_ERROR, "internal", message.into())
+}

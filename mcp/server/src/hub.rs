@@ -1,0 +1,343 @@
+//! The in-process state both transports share: the store pool, the runtime, and one
+//! `Notify` per waiting agent so `team_wait` returns the moment a send commits.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use codex_teams_store::{
+    Agent, Delivery, NewAgent, NewTeam, Store, StoreOptions, StoreResult, Task, TaskFilter,
+    TaskStatus, Team,
+};
+use tokio::sync::Notify;
+
+pub use crate::pool::HubError;
+use crate::pool::StorePool;
+use crate::runtime::Runtime;
+use crate::token::{hash_token, mint_token};
+use crate::types::{BoardChange, LEAD_ROLE};
+
+/// Who is calling: always derived from the transport (bearer token, or the stdio session's
+/// lead), never from tool arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub team_id: String,
+    pub agent_id: String,
+    pub role: String,
+}
+
+impl Caller {
+    /// The identity of a stored agent.
+    pub fn of(agent: &Agent) -> Caller {
+        Caller {
+            team_id: agent.team_id.clone(),
+            agent_id: agent.agent_id.clone(),
+            role: agent.role.clone(),
+        }
+    }
+    /// Lead-only tools check this.
+    pub fn is_lead(&self) -> bool {
+        self.role == LEAD_ROLE
+    }
+}
+
+/// An agent just added, with the only plaintext copy of its bearer token.
+#[derive(Clone)]
+pub struct MintedAgent {
+    pub agent: Agent,
+    pub token: String,
+}
+
+impl std::fmt::Debug for MintedAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedAgent")
+            .field("agent", &self.agent)
+            .field("token", &crate::redact::REDACTED)
+            .finish()
+    }
+}
+
+/// Adds an agent with a fresh bearer token; the store keeps only its SHA-256. Used by
+/// `team_spawn` and by the supervisor when it creates a `run`'s lead. Any `token_hash` in
+/// `new` is replaced.
+pub fn register_agent(store: &Store, team_id: &str, new: NewAgent) -> StoreResult<MintedAgent> {
+    let token = mint_token();
+    let agent = store.add_agent(
+        team_id,
+        NewAgent {
+            token_hash: Some(hash_token(&token)),
+            ..new
+        },
+    )?;
+    Ok(MintedAgent { agent, token })
+}
+
+/// Creates a team and its lead (role `lead`, with a token for an HTTP endpoint).
+/// Two transactions: a failure in the second leaves a team without lead, which
+/// `team_status` shows and nothing else uses.
+pub fn start_team(
+    store: &Store,
+    new: NewTeam,
+    lead_name: &str,
+) -> StoreResult<(Team, MintedAgent)> {
+    let team = store.create_team(new)?;
+    let lead = register_agent(
+        store,
+        &team.team_id,
+        NewAgent {
+            name: lead_name.to_string(),
+            role: LEAD_ROLE.to_string(),
+            ..NewAgent::default()
+        },
+    )?;
+    Ok((team, lead))
+}
+
+/// Timings and limits of the tool surface.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    pub store: StoreOptions,
+    /// `team_wait` without `timeout_ms`.
+    pub wait_default: Duration,
+    /// Upper bound of `team_wait`: well under Codex's tool timeout (300 s).
+    pub wait_max: Duration,
+    /// How often a waiting call re-reads the store, to see sends from other processes.
+    pub wait_recheck: Duration,
+    /// How long a pulled message stays leased before it is redelivered.
+    pub pull_lease: Duration,
+    /// How long a claim holds a task; each `task_update` renews it.
+    pub task_lease: Duration,
+    /// Largest HTTP request body; bigger is refused with 413 before parsing.
+    pub max_http_body: usize,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        let store = StoreOptions::default();
+        // An artifact at its limit, JSON-escaped (worst case x2), plus the envelope.
+        let max_http_body = store.max_artifact_bytes * 2 + 64 * 1024;
+        HubOptions {
+            store,
+            wait_default: Duration::from_secs(20),
+            wait_max: Duration::from_secs(60),
+            wait_recheck: Duration::from_millis(500),
+            pull_lease: Duration::from_secs(120),
+            task_lease: Duration::from_secs(15 * 60),
+            max_http_body,
+        }
+    }
+}
+
+/// Shared by every session of every transport in one process.
+pub struct TeamHub {
+    pub(crate) pool: Arc<StorePool>,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) opts: HubOptions,
+    waiters: Mutex<HashMap<(String, String), Arc<Notify>>>,
+}
+
+impl std::fmt::Debug for TeamHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeamHub")
+            .field("store", &self.pool.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one check of a waiting agent found.
+pub(crate) struct WaitFound {
+    pub messages: Vec<Delivery>,
+    pub tasks: Vec<BoardChange>,
+}
+
+/// The board as a waiter saw it when it began.
+struct Board {
+    ready: HashSet<String>,
+    ended: HashSet<String>,
+}
+
+impl TeamHub {
+    /// Opens the store (creating and migrating it) and builds the hub.
+    pub fn open(
+        store_path: &Path,
+        runtime: Arc<dyn Runtime>,
+        opts: HubOptions,
+    ) -> StoreResult<Arc<TeamHub>> {
+        let pool = StorePool::open(store_path, opts.store.clone())?;
+        Ok(Arc::new(TeamHub {
+            pool: Arc::new(pool),
+            runtime,
+            opts,
+            waiters: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The database file this hub serves.
+    pub fn store_path(&self) -> &Path {
+        self.pool.path()
+    }
+
+    /// The limits in force.
+    pub fn options(&self) -> &HubOptions {
+        &self.opts
+    }
+
+    /// Runs a store call on the blocking pool (for the supervisor, sharing the connections).
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, HubError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+    {
+        self.pool.run(f).await
+    }
+
+    /// [`register_agent`] on the blocking pool.
+    pub async fn register_agent(
+        &self,
+        team_id: &str,
+        new: NewAgent,
+    ) -> Result<MintedAgent, HubError> {
+        let team_id = team_id.to_string();
+        self.pool
+            .run(move |s| register_agent(s, &team_id, new))
+            .await
+    }
+
+    /// [`start_team`] on the blocking pool.
+    pub async fn start_team(
+        &self,
+        new: NewTeam,
+        lead_name: &str,
+    ) -> Result<(Team, MintedAgent), HubError> {
+        let lead_name = lead_name.to_string();
+        self.pool.run(move |s| start_team(s, new, &lead_name)).await
+    }
+
+    fn waiter(&self, team_id: &str, agent_id: &str) -> Arc<Notify> {
+        let mut map = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry((team_id.to_string(), agent_id.to_string()))
+            .or_default()
+            .clone()
+    }
+
+    /// Something was committed for this agent: wake its in-process waiters and ask the
+    /// runtime to resume it. Call it after a send by anyone in this process, including the
+    /// supervisor's own messages.
+    pub fn message_arrived(&self, team_id: &str, agent_id: &str) {
+        self.waiter(team_id, agent_id).notify_waiters();
+        self.runtime.wake(team_id, agent_id);
+    }
+
+    /// The team's board changed: wake its in-process waiters so they re-check. The runtime
+    /// is not asked to resume anyone (the supervisor reads the board itself).
+    pub fn board_changed(&self, team_id: &str) {
+        let map = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        for ((team, _), n) in map.iter() {
+            if team == team_id {
+                n.notify_waiters();
+            }
+        }
+    }
+
+    async fn board(&self, caller: &Caller) -> Result<(Board, Vec<Task>), HubError> {
+        let team_id = caller.team_id.clone();
+        let (all, ready) = self
+            .pool
+            .run(move |s| {
+                Ok((
+                    s.list_tasks(&team_id, &TaskFilter::default())?,
+                    s.ready_tasks(&team_id)?,
+                ))
+            })
+            .await?;
+        let board = Board {
+            ready: ready
+                .iter()
+                .filter(|t| caller.is_lead() || t.role.as_deref().is_none_or(|r| r == caller.role))
+                .map(|t| t.task_id.clone())
+                .collect(),
+            ended: all
+                .iter()
+                .filter(|t| t.created_by == caller.agent_id)
+                .filter(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Failed))
+                .map(|t| t.task_id.clone())
+                .collect(),
+        };
+        let mut relevant = ready;
+        relevant.extend(all);
+        Ok((board, relevant))
+    }
+
+    /// Blocks until a delivery is waiting for `caller` (leased and returned, like a pull),
+    /// a board change concerns it, or `timeout` passes (then empty).
+    pub(crate) async fn wait(
+        &self,
+        caller: &Caller,
+        timeout: Duration,
+        max: usize,
+    ) -> Result<WaitFound, HubError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let notify = self.waiter(&caller.team_id, &caller.agent_id);
+        let (start, _) = self.board(caller).await?;
+        loop {
+            // Register interest before looking, so a send between the look and the sleep
+            // still wakes us.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+
+            let (team_id, agent_id, lease) = (
+                caller.team_id.clone(),
+                caller.agent_id.clone(),
+                self.opts.pull_lease,
+            );
+            let messages = self
+                .pool
+                .run(move |s| s.pull_inbox(&team_id, &agent_id, max, lease))
+                .await?;
+            let (now, tasks) = self.board(caller).await?;
+            let mut changes: Vec<BoardChange> = Vec::new();
+            let mut seen = HashSet::new();
+            for t in &tasks {
+                let status = if now.ready.contains(&t.task_id) && !start.ready.contains(&t.task_id)
+                {
+                    "ready"
+                } else if now.ended.contains(&t.task_id) && !start.ended.contains(&t.task_id) {
+                    if t.status == TaskStatus::Done {
+                        "done"
+                    } else {
+                        "failed"
+                    }
+                } else {
+                    continue;
+                };
+                if seen.insert(t.task_id.clone()) {
+                    changes.push(BoardChange {
+                        id: t.task_id.clone(),
+                        title: t.title.clone(),
+                        status: status.to_string(),
+                    });
+                }
+            }
+            if !messages.is_empty() || !changes.is_empty() {
+                return Ok(WaitFound {
+                    messages,
+                    tasks: changes,
+                });
+            }
+            let now_t = tokio::time::Instant::now();
+            if now_t >= deadline {
+                return Ok(WaitFound {
+                    messages: Vec::new(),
+                    tasks: Vec::new(),
+                });
+            }
+            let nap = self.opts.wait_recheck.min(deadline - now_t);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The codex-teams MCP tool surface: a thin layer over `codex-teams-store` built on rmcp.
+//!
+//! Two transports share one in-process [`TeamHub`]:
+//! - stdio (`codex-teams mcp`), where the caller is the session's lead (made by
+//!   `team_start`, or named at startup);
+//! - streamable HTTP on 127.0.0.1 with one endpoint per agent, `/agents/<agent_id>/mcp`,
+//!   where the caller is whoever owns the bearer token.
+//!
+//! Identity never comes from tool arguments. Processes are not started here: `team_spawn`
+//! records the agent and hands the launch to a [`Runtime`] (the supervisor).
+
+pub mod cli;
+mod errors;
+pub mod http;
+mod hub;
+pub mod logging;
+mod pool;
+pub mod redact;
+pub mod runtime;
+pub mod schemas;
+mod server;
+pub mod stdio;
+pub mod token;
+pub mod types;
+
+pub use errors::{codes, store_error};
+pub use http::{HttpServer, serve_http};
+pub use hub::{Caller, HubOptions, MintedAgent, TeamHub, register_agent, start_team};
+pub use runtime::{NoopRuntime, Runtime, SpawnRequest};
+pub use server::TeamServer;
+pub use stdio::serve_stdio;

@@ -1,0 +1,54 @@
+//! The seam between the MCP layer and whoever owns worker processes.
+//!
+//! The MCP layer only records in the store and asks; the supervisor implements [`Runtime`]
+//! with real `codex exec` children. Calls must return at once (they run inside tool calls,
+//! which must answer well before Codex's tool timeout).
+
+/// Whoever owns worker processes (the supervisor) implements this; the MCP layer only
+/// records and asks.
+pub trait Runtime: Send + Sync + 'static {
+    /// A spawn was recorded (the agent row exists, state `Pending`): start it soon, return at
+    /// once. An `Err` refuses the spawn; the agent is then marked `Failed` and the lead gets
+    /// the message.
+    fn spawn(&self, req: SpawnRequest) -> Result<(), String>;
+    /// Something arrived for this agent (a message, a new ready task): resume it if it is
+    /// idle. Called after the store committed, possibly more than once per arrival.
+    fn wake(&self, team_id: &str, agent_id: &str);
+    /// The lead finalized the team (status `finalized` or `failed`): stop its workers.
+    fn finalized(&self, team_id: &str);
+    /// A team and its lead were created by `team_start` (stdio sessions); a supervisor that
+    /// serves worker endpoints lazily starts them here. Default: nothing.
+    fn team_started(&self, team_id: &str, lead_agent_id: &str) {
+        let _ = (team_id, lead_agent_id);
+    }
+}
+
+/// Everything the supervisor needs to launch one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpawnRequest {
+    pub team_id: String,
+    pub agent_id: String,
+    pub role: String,
+    pub name: String,
+    /// The task brief the lead wrote: the worker's first prompt.
+    pub brief: String,
+    /// The worker's bearer token in plaintext; exists only here and in the worker's
+    /// environment (the store has its hash).
+    pub token: String,
+    /// The calling lead's live model slug, from `_meta["x-codex-turn-metadata"].model` of
+    /// its `team_spawn` call (codex-facts §4); `None` when the client did not say.
+    pub model: Option<String>,
+}
+
+/// A runtime that starts nothing: agents stay `Pending` in the store. For tests, and for a
+/// stdio session before a supervisor is attached.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopRuntime;
+
+impl Runtime for NoopRuntime {
+    fn spawn(&self, _req: SpawnRequest) -> Result<(), String> {
+        Ok(())
+    }
+    fn wake(&self, _team_id: &str, _agent_id: &str) {}
+    fn finalized(&self, _team_id: &str) {}
+}

@@ -1,0 +1,116 @@
+//! Every bus message and artifact exchange is one JSON event with its trace ids; secrets
+//! never reach the log, whatever the level.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_carry_trace_ids_and_no_secrets() {
+    let buf = Buf::default();
+    let writer = buf.clone();
+    // The product's own setup, at the most verbose level.
+    codex_teams_mcp::logging::init_json_logging_with(
+        move || writer.clone(),
+        tracing_subscriber::EnvFilter::new("trace"),
+    )
+    .unwrap();
+
+    let env = Env::new().await;
+    let (team, lead) = env.team("logs");
+    let worker = env.worker(&team.team_id, "w", "implementer");
+    let lc = env.client(&lead).await;
+    let wc = env.client(&worker).await;
+    let secret = "sk-live0123456789abcdefghijklmnop";
+    let password = "hunter2-very-secret";
+
+    let sent = ok(
+        &lc,
+        "team_send",
+        json!({"to": worker.agent.agent_id, "body": format!("use {secret} and password={password}")}),
+    )
+    .await;
+    let pulled = ok(&wc, "team_pull_inbox", json!({})).await;
+    assert_eq!(pulled["messages"].as_array().unwrap().len(), 1);
+    ok(&wc, "team_ack", json!({"ids": [sent["message_id"]]})).await;
+    let art = ok(
+        &wc,
+        "artifact_publish",
+        json!({"name": "cfg", "content": format!("api_key: {secret}"), "summary": "config"}),
+    )
+    .await;
+    ok(&lc, "artifact_read", json!({"artifact_id": art["id"]})).await;
+    let task = ok(&lc, "task_create", json!({"title": "t"})).await;
+    // A failing call whose arguments hold a secret under a secret-looking key.
+    let _ = call(
+        &lc,
+        "team_send",
+        json!({"to": "lead", "body": "x", "token": lead.token}),
+    )
+    .await;
+    lc.cancel().await.ok();
+    wc.cancel().await.ok();
+
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    for needle in [secret, password, lead.token.as_str(), worker.token.as_str()] {
+        if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+            panic!("log contains a secret ({needle}): {line}");
+        }
+    }
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "codex_teams::bus")
+        .collect();
+    let find =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+
+    let s = find("message.sent");
+    assert_eq!(s.len(), 1, "{events:?}");
+    assert_eq!(s[0]["team_id"], team.team_id);
+    assert_eq!(s[0]["agent_id"], lead.agent.agent_id);
+    assert_eq!(s[0]["to_agent"], worker.agent.agent_id);
+    assert_eq!(s[0]["message_id"], sent["message_id"]);
+    assert!(s[0]["preview"].as_str().unwrap().contains("[REDACTED]"));
+    let d = find("message.delivered");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["message_id"], sent["message_id"]);
+    assert_eq!(d[0]["agent_id"], worker.agent.agent_id);
+    assert_eq!(find("message.acked")[0]["message_id"], sent["message_id"]);
+    let p = find("artifact.published");
+    assert_eq!(p[0]["artifact_id"], art["id"]);
+    assert_eq!(p[0]["team_id"], team.team_id);
+    let r = find("artifact.read");
+    assert_eq!(r[0]["artifact_id"], art["id"]);
+    assert_eq!(r[0]["agent_id"], lead.agent.agent_id);
+    assert_eq!(find("task.created")[0]["task_id"], task["id"]);
+
+    let errors: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == "tool.error")
+        .collect();
+    assert!(!errors.is_empty(), "the refused call is logged");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["args"].as_str().unwrap_or("").contains("[REDACTED]"))
+    );
+}

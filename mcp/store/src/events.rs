@@ -1,0 +1,133 @@
+//! The append-only event log: the timeline `replay` reads back. Triggers in the schema
+//! refuse any UPDATE or DELETE, so history cannot be rewritten through SQL either.
+
+use rusqlite::params;
+
+use crate::codec::json_column;
+use crate::ids::now_ms;
+use crate::store::{ensure_member, ensure_team, require_text};
+use crate::*;
+
+impl Store {
+    /// Appends to the team's event log; returns its sequence number (global, increasing).
+    pub fn append_event(
+        &self,
+        team_id: &str,
+        agent_id: Option<&str>,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> StoreResult<i64> {
+        require_text("event kind", kind)?;
+        let payload = serde_json::to_string(payload)
+            .map_err(|e| StoreError::Invalid(format!("event payload is not JSON: {e}")))?;
+        let now = now_ms();
+        self.write(|c| {
+            match agent_id {
+                Some(agent) => ensure_member(c, team_id, agent)?,
+                None => ensure_team(c, team_id)?,
+            }
+            c.prepare_cached(
+                "INSERT INTO events (team_id, agent_id, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![team_id, agent_id, kind, payload, now])?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Events of the team after `after_seq`, oldest first, at most `limit`.
+    pub fn events(&self, team_id: &str, after_seq: i64, limit: usize) -> StoreResult<Vec<Event>> {
+        self.read(|c| {
+            ensure_team(c, team_id)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, team_id, agent_id, kind, payload, at FROM events
+                 WHERE team_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let events = stmt
+                .query_map(
+                    params![team_id, after_seq, limit.min(i64::MAX as usize) as i64],
+                    |r| {
+                        Ok(Event {
+                            seq: r.get(0)?,
+                            team_id: r.get(1)?,
+                            agent_id: r.get(2)?,
+                            kind: r.get(3)?,
+                            payload: json_column(r.get(4)?)?,
+                            at: r.get(5)?,
+                        })
+                    },
+                )?
+                .collect::<Result<_, _>>()?;
+            Ok(events)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testutil::{Fixture, assert_not_found};
+    use crate::*;
+
+    #[test]
+    fn events_append_and_page() {
+        let f = Fixture::new(1);
+        let s = &f.store;
+        let a = &f.agents[0];
+        let s1 = s
+            .append_event(&f.team, None, "team.started", &json!({"goal": "x"}))
+            .unwrap();
+        let s2 = s
+            .append_event(&f.team, Some(a), "agent.spawned", &json!({}))
+            .unwrap();
+        s.append_event(&f.other_team, None, "team.started", &json!(null))
+            .unwrap();
+        let s3 = s
+            .append_event(&f.team, Some(a), "message.sent", &json!([1, 2]))
+            .unwrap();
+        assert!(s1 < s2 && s2 < s3);
+        let all = s.events(&f.team, 0, 100).unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![s1, s2, s3]
+        );
+        assert_eq!(all[0].payload, json!({"goal": "x"}));
+        assert_eq!(all[1].agent_id.as_deref(), Some(a.as_str()));
+        let page = s.events(&f.team, s1, 1).unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].kind, "agent.spawned");
+        assert!(s.events(&f.team, s3, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn event_errors() {
+        let f = Fixture::new(1);
+        let s = &f.store;
+        assert!(matches!(
+            s.append_event(&f.team, None, "", &json!({})),
+            Err(StoreError::Invalid(_))
+        ));
+        assert_not_found(s.append_event("team-nope", None, "k", &json!({})), "team");
+        assert_not_found(
+            s.append_event(&f.team, Some(&f.outsider), "k", &json!({})),
+            "agent",
+        );
+        assert_not_found(s.events("team-nope", 0, 10), "team");
+    }
+
+    #[test]
+    fn the_log_cannot_be_rewritten() {
+        let f = Fixture::new(0);
+        f.store
+            .append_event(&f.team, None, "k", &json!({}))
+            .unwrap();
+        let raw = rusqlite::Connection::open(&f.db.path).unwrap();
+        let upd = raw
+            .execute("UPDATE events SET kind = 'forged'", [])
+            .unwrap_err();
+        assert!(upd.to_string().contains("append-only"), "{upd}");
+        let del = raw.execute("DELETE FROM events", []).unwrap_err();
+        assert!(del.to_string().contains("append-only"), "{del}");
+        assert_eq!(f.store.events(&f.team, 0, 10).unwrap()[0].kind, "k");
+    }
+}

@@ -1,0 +1,496 @@
+//! Teams, their agents, and the per-turn token usage ledger.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::codec::json_column;
+use crate::ids::{new_id, now_ms, prefix};
+use crate::store::{ensure_member, ensure_team, require_text};
+use crate::*;
+
+const TEAM_COLS: &str = "team_id, goal, cwd, profile, config, status, created_at, updated_at";
+const AGENT_COLS: &str =
+    "agent_id, team_id, name, role, state, thread_id, pgid, model, brief, created_at, updated_at";
+
+fn team_row(r: &Row<'_>) -> rusqlite::Result<Team> {
+    Ok(Team {
+        team_id: r.get(0)?,
+        goal: r.get(1)?,
+        cwd: r.get(2)?,
+        profile: r.get(3)?,
+        config: json_column(r.get(4)?)?,
+        status: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+    })
+}
+
+fn agent_row(r: &Row<'_>) -> rusqlite::Result<Agent> {
+    Ok(Agent {
+        agent_id: r.get(0)?,
+        team_id: r.get(1)?,
+        name: r.get(2)?,
+        role: r.get(3)?,
+        state: r.get(4)?,
+        thread_id: r.get(5)?,
+        pgid: r.get(6)?,
+        model: r.get(7)?,
+        brief: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+
+pub(crate) fn load_team(conn: &Connection, team_id: &str) -> StoreResult<Team> {
+    conn.prepare_cached(&format!("SELECT {TEAM_COLS} FROM teams WHERE team_id = ?1"))?
+        .query_row([team_id], team_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            kind: "team",
+            id: team_id.to_string(),
+        })
+}
+
+pub(crate) fn load_agent(conn: &Connection, team_id: &str, agent_id: &str) -> StoreResult<Agent> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE team_id = ?1 AND agent_id = ?2"
+        ))?
+        .query_row(params![team_id, agent_id], agent_row)
+        .optional()?;
+    match found {
+        Some(agent) => Ok(agent),
+        None => {
+            ensure_team(conn, team_id)?;
+            Err(StoreError::NotFound {
+                kind: "agent",
+                id: agent_id.to_string(),
+            })
+        }
+    }
+}
+
+fn sum_usage(conn: &Connection, team_id: &str, agent_id: Option<&str>) -> StoreResult<Usage> {
+    let usage = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0),
+                    coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_output_tokens), 0)
+             FROM usage WHERE team_id = ?1 AND (?2 IS NULL OR agent_id = ?2)",
+        )?
+        .query_row(params![team_id, agent_id], |r| {
+            Ok(Usage {
+                input_tokens: r.get(0)?,
+                cached_input_tokens: r.get(1)?,
+                output_tokens: r.get(2)?,
+                reasoning_output_tokens: r.get(3)?,
+            })
+        })?;
+    Ok(usage)
+}
+
+impl Store {
+    /// Starts a team (status `running`); the goal is required because every later summary
+    /// and replay is keyed on what the team was for.
+    pub fn create_team(&self, new: NewTeam) -> StoreResult<Team> {
+        require_text("team goal", &new.goal)?;
+        let config = serde_json::to_string(&new.config)
+            .map_err(|e| StoreError::Invalid(format!("team config is not JSON: {e}")))?;
+        let team_id = new_id(prefix::TEAM);
+        let now = now_ms();
+        self.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO teams (team_id, goal, cwd, profile, config, status, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?
+            .execute(params![team_id, new.goal, new.cwd, new.profile, config, TeamStatus::Running, now])?;
+            load_team(c, &team_id)
+        })
+    }
+
+    /// One team, for the supervisor and `resume`.
+    pub fn team(&self, team_id: &str) -> StoreResult<Team> {
+        self.read(|c| load_team(c, team_id))
+    }
+
+    /// Every team, oldest first (what `resume` and `replay` offer).
+    pub fn list_teams(&self) -> StoreResult<Vec<Team>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {TEAM_COLS} FROM teams ORDER BY rowid"))?;
+            let teams = stmt.query_map([], team_row)?.collect::<Result<_, _>>()?;
+            Ok(teams)
+        })
+    }
+
+    /// Moves a team through its life (running → finalized/failed/stopped, or back to
+    /// running on resume).
+    pub fn set_team_status(&self, team_id: &str, status: TeamStatus) -> StoreResult<Team> {
+        let now = now_ms();
+        self.write(|c| {
+            let n = c
+                .prepare_cached("UPDATE teams SET status = ?2, updated_at = ?3 WHERE team_id = ?1")?
+                .execute(params![team_id, status, now])?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    kind: "team",
+                    id: team_id.to_string(),
+                });
+            }
+            load_team(c, team_id)
+        })
+    }
+
+    /// Adds a member (state `pending`). Names are unique within a team so agents can be
+    /// addressed by name; a second agent with the same name is a conflict.
+    pub fn add_agent(&self, team_id: &str, new: NewAgent) -> StoreResult<Agent> {
+        require_text("agent name", &new.name)?;
+        require_text("agent role", &new.role)?;
+        let agent_id = new_id(prefix::AGENT);
+        let now = now_ms();
+        self.write(|c| {
+            ensure_team(c, team_id)?;
+            let taken = c
+                .prepare_cached("SELECT agent_id FROM agents WHERE team_id = ?1 AND name = ?2")?
+                .query_row(params![team_id, new.name], |r| r.get::<_, String>(0))
+                .optional()?;
+            if let Some(other) = taken {
+                return Err(StoreError::Conflict(format!(
+                    "team {team_id} already has an agent named '{}' ({other})",
+                    new.name
+                )));
+            }
+            if let Some(hash) = &new.token_hash {
+                let used = c
+                    .prepare_cached("SELECT 1 FROM agents WHERE token_hash = ?1")?
+                    .query_row([hash], |_| Ok(()))
+                    .optional()?;
+                if used.is_some() {
+                    return Err(StoreError::Conflict(
+                        "that token hash already belongs to another agent".into(),
+                    ));
+                }
+            }
+            c.prepare_cached(
+                "INSERT INTO agents (agent_id, team_id, name, role, state, model, brief, token_hash,
+                                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            )?
+            .execute(params![
+                agent_id,
+                team_id,
+                new.name,
+                new.role,
+                AgentState::Pending,
+                new.model,
+                new.brief,
+                new.token_hash,
+                now
+            ])?;
+            load_agent(c, team_id, &agent_id)
+        })
+    }
+
+    /// An agent of `team_id`; an agent of another team is `NotFound`.
+    pub fn agent(&self, team_id: &str, agent_id: &str) -> StoreResult<Agent> {
+        self.read(|c| load_agent(c, team_id, agent_id))
+    }
+
+    /// The agent whose bearer-token hash this is (how endpoints learn who is calling).
+    /// The hash is not echoed in the error, so a probe learns nothing from it.
+    pub fn agent_by_token_hash(&self, token_hash: &str) -> StoreResult<Agent> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {AGENT_COLS} FROM agents WHERE token_hash = ?1"
+            ))?
+            .query_row([token_hash], agent_row)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "agent with that token",
+                id: "(token withheld)".into(),
+            })
+        })
+    }
+
+    /// The team's members in the order they were added.
+    pub fn list_agents(&self, team_id: &str) -> StoreResult<Vec<Agent>> {
+        self.read(|c| {
+            ensure_team(c, team_id)?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {AGENT_COLS} FROM agents WHERE team_id = ?1 ORDER BY rowid"
+            ))?;
+            let agents = stmt
+                .query_map([team_id], agent_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(agents)
+        })
+    }
+
+    /// Records where an agent's process is. `thread_id` is sticky: `None` keeps the known
+    /// thread (it is what `resume` needs). `pgid` describes the current process, so `None`
+    /// clears it (an idle or stopped agent has none).
+    pub fn set_agent_state(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+        state: AgentState,
+        thread_id: Option<&str>,
+        pgid: Option<i32>,
+    ) -> StoreResult<Agent> {
+        let now = now_ms();
+        self.write(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            c.prepare_cached(
+                "UPDATE agents SET state = ?3, thread_id = coalesce(?4, thread_id), pgid = ?5,
+                                   updated_at = ?6
+                 WHERE team_id = ?1 AND agent_id = ?2",
+            )?
+            .execute(params![team_id, agent_id, state, thread_id, pgid, now])?;
+            load_agent(c, team_id, agent_id)
+        })
+    }
+
+    /// Adds one turn's usage (a difference, not a running total) to the agent's ledger.
+    pub fn record_usage(&self, team_id: &str, agent_id: &str, usage: Usage) -> StoreResult<()> {
+        let Usage {
+            input_tokens,
+            cached_input_tokens,
+            output_tokens,
+            reasoning_output_tokens,
+        } = usage;
+        for (name, v) in [
+            ("input_tokens", input_tokens),
+            ("cached_input_tokens", cached_input_tokens),
+            ("output_tokens", output_tokens),
+            ("reasoning_output_tokens", reasoning_output_tokens),
+        ] {
+            if v < 0 {
+                return Err(StoreError::Invalid(format!(
+                    "usage {name} is {v}; a turn's usage cannot be negative"
+                )));
+            }
+        }
+        let now = now_ms();
+        self.write(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            c.prepare_cached(
+                "INSERT INTO usage (team_id, agent_id, input_tokens, cached_input_tokens,
+                                    output_tokens, reasoning_output_tokens, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                team_id,
+                agent_id,
+                input_tokens,
+                cached_input_tokens,
+                output_tokens,
+                reasoning_output_tokens,
+                now
+            ])?;
+            Ok(())
+        })
+    }
+
+    /// Sum of every recorded turn of the agent.
+    pub fn agent_usage(&self, team_id: &str, agent_id: &str) -> StoreResult<Usage> {
+        self.read(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            sum_usage(c, team_id, Some(agent_id))
+        })
+    }
+
+    /// Sum over every agent of the team: the run summary's total.
+    pub fn team_usage(&self, team_id: &str) -> StoreResult<Usage> {
+        self.read(|c| {
+            ensure_team(c, team_id)?;
+            sum_usage(c, team_id, None)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::{Fixture, TestDb, assert_not_found};
+    use crate::*;
+
+    #[test]
+    fn team_life_cycle() {
+        let db = TestDb::new();
+        let s = Store::open(&db.path).unwrap();
+        let new = NewTeam {
+            goal: "ship it".into(),
+            cwd: "/repo".into(),
+            profile: "fast".into(),
+            config: serde_json::json!({"model": "gpt-5"}),
+        };
+        let t = s.create_team(new).unwrap();
+        assert!(t.team_id.starts_with("team-"));
+        assert_eq!(t.status, TeamStatus::Running);
+        assert_eq!(s.team(&t.team_id).unwrap(), t);
+        let t2 = s
+            .set_team_status(&t.team_id, TeamStatus::Finalized)
+            .unwrap();
+        assert_eq!(t2.status, TeamStatus::Finalized);
+        assert_eq!(t2.config["model"], "gpt-5");
+        let b = s
+            .create_team(NewTeam {
+                goal: "b".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let ids: Vec<_> = s
+            .list_teams()
+            .unwrap()
+            .into_iter()
+            .map(|t| t.team_id)
+            .collect();
+        assert_eq!(ids, vec![t.team_id, b.team_id]);
+    }
+
+    #[test]
+    fn team_errors() {
+        let db = TestDb::new();
+        let s = Store::open(&db.path).unwrap();
+        let err = s
+            .create_team(NewTeam {
+                goal: "  ".into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "invalid input: team goal is empty");
+        assert_not_found(s.team("team-nope"), "team");
+        assert_not_found(s.set_team_status("team-nope", TeamStatus::Stopped), "team");
+        assert_not_found(s.list_agents("team-nope"), "team");
+        assert_not_found(s.team_usage("team-nope"), "team");
+    }
+
+    #[test]
+    fn agents_are_added_found_and_updated() {
+        let f = Fixture::new(0);
+        let s = &f.store;
+        let new = NewAgent {
+            name: "impl-1".into(),
+            role: "implementer".into(),
+            model: Some("gpt-5".into()),
+            brief: "do it".into(),
+            token_hash: Some(sha256_hex(b"secret-token")),
+        };
+        let a = s.add_agent(&f.team, new).unwrap();
+        assert!(a.agent_id.starts_with("agt-"));
+        assert_eq!(
+            (a.state, a.thread_id.clone(), a.pgid),
+            (AgentState::Pending, None, None)
+        );
+        assert_eq!(s.agent(&f.team, &a.agent_id).unwrap(), a);
+        assert_eq!(
+            s.agent_by_token_hash(&sha256_hex(b"secret-token")).unwrap(),
+            a
+        );
+        assert_eq!(s.list_agents(&f.team).unwrap(), vec![a.clone()]);
+
+        let r = s
+            .set_agent_state(
+                &f.team,
+                &a.agent_id,
+                AgentState::Running,
+                Some("th-1"),
+                Some(42),
+            )
+            .unwrap();
+        assert_eq!(
+            (r.state, r.thread_id.as_deref(), r.pgid),
+            (AgentState::Running, Some("th-1"), Some(42))
+        );
+        // thread id is sticky, pgid follows the process
+        let i = s
+            .set_agent_state(&f.team, &a.agent_id, AgentState::Idle, None, None)
+            .unwrap();
+        assert_eq!(
+            (i.state, i.thread_id.as_deref(), i.pgid),
+            (AgentState::Idle, Some("th-1"), None)
+        );
+    }
+
+    #[test]
+    fn agent_errors() {
+        let f = Fixture::new(1);
+        let s = &f.store;
+        let named = |name: &str, role: &str| NewAgent {
+            name: name.into(),
+            role: role.into(),
+            ..Default::default()
+        };
+        assert!(
+            matches!(s.add_agent(&f.team, named("", "lead")), Err(StoreError::Invalid(m)) if m.contains("agent name"))
+        );
+        assert!(
+            matches!(s.add_agent(&f.team, named("b", "")), Err(StoreError::Invalid(m)) if m.contains("agent role"))
+        );
+        let dup = s.add_agent(&f.team, named("a0", "tester")).unwrap_err();
+        assert!(
+            matches!(&dup, StoreError::Conflict(m) if m.contains("'a0'")),
+            "{dup}"
+        );
+        assert_not_found(s.add_agent("team-nope", named("b", "lead")), "team");
+        // the same name in another team is fine
+        s.add_agent(&f.other_team, named("a0", "tester")).unwrap();
+
+        let hash = sha256_hex(b"t");
+        let with_hash = |name: &str| NewAgent {
+            token_hash: Some(hash.clone()),
+            ..named(name, "lead")
+        };
+        s.add_agent(&f.team, with_hash("h1")).unwrap();
+        assert!(matches!(
+            s.add_agent(&f.team, with_hash("h2")),
+            Err(StoreError::Conflict(_))
+        ));
+
+        let err = s.agent_by_token_hash("deadbeef").unwrap_err();
+        assert!(!err.to_string().contains("deadbeef"), "{err}");
+        assert_not_found(s.agent_by_token_hash("deadbeef"), "agent with that token");
+        // team scoping: an agent of another team is not found
+        assert_not_found(s.agent(&f.team, &f.outsider), "agent");
+        assert_not_found(s.agent("team-nope", &f.agents[0]), "team");
+        assert_not_found(
+            s.set_agent_state(&f.team, &f.outsider, AgentState::Idle, None, None),
+            "agent",
+        );
+    }
+
+    #[test]
+    fn usage_adds_up_per_agent_and_team() {
+        let f = Fixture::new(2);
+        let s = &f.store;
+        let turn = |i, c, o, r| Usage {
+            input_tokens: i,
+            cached_input_tokens: c,
+            output_tokens: o,
+            reasoning_output_tokens: r,
+        };
+        s.record_usage(&f.team, &f.agents[0], turn(100, 50, 10, 5))
+            .unwrap();
+        s.record_usage(&f.team, &f.agents[0], turn(200, 150, 20, 0))
+            .unwrap();
+        s.record_usage(&f.team, &f.agents[1], turn(1, 0, 1, 0))
+            .unwrap();
+        assert_eq!(
+            s.agent_usage(&f.team, &f.agents[0]).unwrap(),
+            turn(300, 200, 30, 5)
+        );
+        assert_eq!(
+            s.agent_usage(&f.team, &f.agents[1]).unwrap(),
+            turn(1, 0, 1, 0)
+        );
+        assert_eq!(s.team_usage(&f.team).unwrap(), turn(301, 200, 31, 5));
+        assert_eq!(s.team_usage(&f.other_team).unwrap(), Usage::default());
+
+        let err = s
+            .record_usage(&f.team, &f.agents[0], turn(-1, 0, 0, 0))
+            .unwrap_err();
+        assert!(err.to_string().contains("input_tokens is -1"), "{err}");
+        assert_not_found(
+            s.record_usage(&f.team, &f.outsider, turn(1, 0, 0, 0)),
+            "agent",
+        );
+        assert_not_found(s.agent_usage(&f.team, &f.outsider), "agent");
+    }
+}

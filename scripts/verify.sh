@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, lints, then every unit and integration test of
+# the workspace (the end-to-end ones drive the real pinned codex binary; see
+# scripts/install-codex.sh). Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${CODEX_BIN:-}" ] && [ -x .tools/codex/node_modules/.bin/codex ]; then
+  export CODEX_BIN="$PWD/.tools/codex/node_modules/.bin/codex"
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked

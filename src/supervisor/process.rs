@@ -1,0 +1,873 @@
+//! Child processes the supervisor owns: spawned in their own process group, tied to our life,
+//! read line by line, and stopped as a whole group.
+//!
+//! Three layers keep a child from outliving us (SPEC §3, issue 5 item 6):
+//! 1. `PR_SET_PDEATHSIG(SIGKILL)` on the direct child. The kernel sends it when the *thread*
+//!    that forked the child exits, not the process, so every spawn goes through one
+//!    long-lived spawner thread that never exits while the process lives.
+//! 2. The [guardian](super::guardian) SIGKILLs every registered process group when our end
+//!    of its pipe closes, which covers grandchildren (codex's native binary under the npm
+//!    launcher, the shell commands codex runs) that PDEATHSIG does not reach.
+//! 3. [`sweep`] on the next start kills what is left of recorded groups, after checking
+//!    each process carries our [`MARKER_ENV`] so a reused group id is never hit.
+
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use super::guardian::Guardian;
+
+/// Environment variable set on every child (and inherited by its descendants) so that a
+/// sweep can tell our processes from strangers that happen to reuse a group id.
+pub const MARKER_ENV: &str = "CODEX_TEAMS_MARKER";
+
+/// Default bound on captured stderr: enough for codex's error report, never unbounded.
+pub const DEFAULT_STDERR_LIMIT: usize = 64 * 1024;
+
+/// How long to wait for a group to vanish after SIGKILL before calling it a failure.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(20);
+
+/// A process group id. Newtype so a pid is never passed where a group is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pgid(pub i32);
+
+/// Everything needed to start one supervised child.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    /// Program to run (path or name looked up in PATH).
+    pub program: OsString,
+    /// Arguments after the program name.
+    pub args: Vec<OsString>,
+    /// Working directory; the supervisor's own when `None`.
+    pub cwd: Option<PathBuf>,
+    /// Extra environment on top of ours (tokens, CODEX_HOME, ...).
+    pub env: Vec<(OsString, OsString)>,
+    /// Value of [`MARKER_ENV`]; typically the team id, so a sweep can be scoped to one run.
+    pub marker: String,
+    /// Bytes of stderr to keep (the tail).
+    pub stderr_limit: usize,
+    /// Register the group with the process-wide [`Guardian`]. Only tests turn this off, to
+    /// show what PDEATHSIG alone does.
+    pub guardian: bool,
+}
+
+impl SpawnSpec {
+    /// A spec with no arguments, the default stderr bound and the guardian on.
+    pub fn new(program: impl Into<OsString>, marker: impl Into<String>) -> Self {
+        SpawnSpec {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            marker: marker.into(),
+            stderr_limit: DEFAULT_STDERR_LIMIT,
+            guardian: true,
+        }
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// Adds one environment variable.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+}
+
+/// Why starting or stopping a child failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The OS refused to start the program.
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        /// The program as given.
+        program: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The marker is what makes a sweep safe; an empty one would match nothing reliably.
+    #[error("a supervised child needs a non-empty marker ({MARKER_ENV})")]
+    EmptyMarker,
+    /// The guardian could not be started or reached.
+    #[error("guardian unavailable: {0}")]
+    Guardian(String),
+    /// Sending a signal failed for a reason other than "no such group".
+    #[error("cannot signal process group {pgid}: {source}")]
+    Signal {
+        /// The group.
+        pgid: i32,
+        /// The OS error.
+        source: Errno,
+    },
+    /// Processes survived SIGKILL (stuck in the kernel, or not ours to kill).
+    #[error("process group {pgid} still has live processes {pids:?} after SIGKILL")]
+    Survivors {
+        /// The group.
+        pgid: i32,
+        /// Who is left.
+        pids: Vec<i32>,
+    },
+}
+
+/// How a group ended under [`terminate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// Nothing was running in the group any more.
+    AlreadyGone,
+    /// Every process left after SIGTERM, within the grace period.
+    Exited,
+    /// Something ignored SIGTERM for the whole grace period and was SIGKILLed.
+    Killed,
+}
+
+// ---------------------------------------------------------------------------------------
+// Spawning
+
+struct SpawnJob {
+    command: Command,
+    handle: Handle,
+    reply: oneshot::Sender<io::Result<Child>>,
+}
+
+/// The one thread that forks every child, so PDEATHSIG is tied to a thread that lives as
+/// long as the process (tokio's blocking-pool threads retire after 10 s idle, which would
+/// kill their children with them).
+fn spawner() -> &'static std_mpsc::Sender<SpawnJob> {
+    static SPAWNER: OnceLock<std_mpsc::Sender<SpawnJob>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (tx, rx) = std_mpsc::channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("codex-teams-spawner".into())
+            .spawn(move || {
+                for mut job in rx {
+                    let result = {
+                        let _entered = job.handle.enter();
+                        job.command.spawn()
+                    };
+                    if let Err(Ok(mut orphan)) = job.reply.send(result) {
+                        // The caller gave up waiting: do not leave the child running.
+                        if let Some(pid) = orphan.id() {
+                            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+                        }
+                        let _entered = job.handle.enter();
+                        let _ = orphan.start_kill();
+                    }
+                }
+            })
+            .expect("cannot start the spawner thread");
+        tx
+    })
+}
+
+/// Starts `spec` in its own process group with PDEATHSIG set, stdin at /dev/null, stdout
+/// piped for line reading and stderr captured (bounded). Must be called inside a tokio
+/// runtime.
+pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
+    if spec.marker.is_empty() {
+        return Err(ProcessError::EmptyMarker);
+    }
+    let guardian = if spec.guardian {
+        Some(Guardian::global().map_err(ProcessError::Guardian)?)
+    } else {
+        None
+    };
+    let program = spec.program.to_string_lossy().into_owned();
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(MARKER_ENV, &spec.marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(false)
+        .process_group(0);
+    if let Some(cwd) = &spec.cwd {
+        command.current_dir(cwd);
+    }
+    let parent = std::process::id() as i32;
+    // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid) and
+    // builds an io::Error from a raw code, which does not allocate.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+                .map_err(|e| io::Error::from_raw_os_error(e as i32))?;
+            // We may have died between fork and prctl; then nobody would ever kill us.
+            if nix::unistd::getppid().as_raw() != parent {
+                return Err(io::Error::from_raw_os_error(Errno::ESRCH as i32));
+            }
+            Ok(())
+        });
+    }
+
+    let (reply, response) = oneshot::channel();
+    spawner()
+        .send(SpawnJob {
+            command,
+            handle: Handle::current(),
+            reply,
+        })
+        .map_err(|_| ProcessError::Spawn {
+            program: program.clone(),
+            source: io::Error::other("spawner thread is gone"),
+        })?;
+    let mut child = response
+        .await
+        .map_err(|_| ProcessError::Spawn {
+            program: program.clone(),
+            source: io::Error::other("spawner thread dropped the request"),
+        })?
+        .map_err(|source| ProcessError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+
+    let pid = child.id().expect("a just-spawned child has a pid");
+    let pgid = Pgid(pid as i32);
+    if let Some(guardian) = guardian
+        && let Err(err) = guardian.register(pgid)
+    {
+        let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
+        let _ = child.wait().await;
+        return Err(ProcessError::Guardian(format!(
+            "cannot register group {}: {err}",
+            pgid.0
+        )));
+    }
+
+    let stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
+    let stderr = StderrTail::new(spec.stderr_limit);
+    if let Some(mut pipe) = child.stderr.take() {
+        let tail = stderr.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            loop {
+                match pipe.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => tail.push(&buf[..n]),
+                }
+            }
+        });
+    }
+    Ok(Supervised {
+        child,
+        pid,
+        pgid,
+        stdout,
+        stderr,
+        guardian,
+        finished: false,
+    })
+}
+
+/// A running child and its process group. Dropping it without [`Supervised::wait`] or
+/// [`Supervised::terminate`] SIGKILLs the group: an abandoned child is never left running.
+#[derive(Debug)]
+pub struct Supervised {
+    child: Child,
+    pid: u32,
+    pgid: Pgid,
+    stdout: Option<Lines<BufReader<ChildStdout>>>,
+    stderr: StderrTail,
+    guardian: Option<&'static Guardian>,
+    finished: bool,
+}
+
+impl Supervised {
+    /// The leader's pid.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The child's process group (equal to its pid): what the store records for a sweep.
+    pub fn pgid(&self) -> Pgid {
+        self.pgid
+    }
+
+    /// Next stdout line without its newline; `None` at end of stream or after
+    /// [`Supervised::take_stdout`].
+    pub async fn next_line(&mut self) -> io::Result<Option<String>> {
+        match self.stdout.as_mut() {
+            Some(lines) => lines.next_line().await,
+            None => Ok(None),
+        }
+    }
+
+    /// Hands the stdout line reader to another task (e.g. the event pump) so this handle can
+    /// still be used to wait or terminate.
+    pub fn take_stdout(&mut self) -> Option<Lines<BufReader<ChildStdout>>> {
+        self.stdout.take()
+    }
+
+    /// A handle on the captured stderr tail, readable at any time.
+    pub fn stderr(&self) -> StderrTail {
+        self.stderr.clone()
+    }
+
+    /// Waits for the leader to exit. The group stays guarded while anything else in it lives.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        let status = self.child.wait().await?;
+        if group_members(self.pgid).is_empty() {
+            self.release();
+        }
+        Ok(status)
+    }
+
+    /// Stops the whole group (see [`terminate`]) and reaps the leader.
+    pub async fn terminate(
+        &mut self,
+        grace: Duration,
+    ) -> Result<(Termination, ExitStatus), ProcessError> {
+        let outcome = terminate(self.pgid, grace).await?;
+        let status = self
+            .child
+            .wait()
+            .await
+            .map_err(|source| ProcessError::Spawn {
+                program: format!("pid {}", self.pid),
+                source,
+            })?;
+        self.release();
+        Ok((outcome, status))
+    }
+
+    fn release(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            if let Some(guardian) = self.guardian {
+                let _ = guardian.unregister(self.pgid);
+            }
+        }
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = killpg(Pid::from_raw(self.pgid.0), Signal::SIGKILL);
+            let _ = self.child.start_kill();
+            if let Some(guardian) = self.guardian {
+                let _ = guardian.unregister(self.pgid);
+            }
+        }
+    }
+}
+
+/// The last `limit` bytes of a child's stderr, shared between the reader task and whoever
+/// reports the child's failure.
+#[derive(Debug, Clone)]
+pub struct StderrTail {
+    inner: Arc<Mutex<TailBuf>>,
+}
+
+#[derive(Debug)]
+struct TailBuf {
+    bytes: VecDeque<u8>,
+    limit: usize,
+    dropped: u64,
+}
+
+impl StderrTail {
+    fn new(limit: usize) -> Self {
+        StderrTail {
+            inner: Arc::new(Mutex::new(TailBuf {
+                bytes: VecDeque::new(),
+                limit,
+                dropped: 0,
+            })),
+        }
+    }
+
+    fn push(&self, data: &[u8]) {
+        let mut buf = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        buf.bytes.extend(data);
+        let excess = buf.bytes.len().saturating_sub(buf.limit);
+        if excess > 0 {
+            buf.bytes.drain(..excess);
+            buf.dropped += excess as u64;
+        }
+    }
+
+    /// The kept tail, decoded lossily.
+    pub fn text(&self) -> String {
+        let buf = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (a, b) = buf.bytes.as_slices();
+        let mut all = Vec::with_capacity(a.len() + b.len());
+        all.extend_from_slice(a);
+        all.extend_from_slice(b);
+        String::from_utf8_lossy(&all).into_owned()
+    }
+
+    /// How many earlier bytes were discarded to respect the bound.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).dropped
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stopping
+
+/// Live (non-zombie) processes whose process group is `pgid`, read from /proc.
+pub fn group_members(pgid: Pgid) -> Vec<i32> {
+    let mut out = Vec::new();
+    for (pid, stat) in proc_stats() {
+        if stat.pgrp == pgid.0 && stat.state != 'Z' && stat.state != 'X' {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Live processes whose environment carries `MARKER_ENV=marker`: how tests and `status`
+/// find children of a run regardless of their group.
+pub fn marked_processes(marker: &str) -> Vec<i32> {
+    proc_stats()
+        .into_iter()
+        .filter(|(pid, stat)| stat.state != 'Z' && stat.state != 'X' && has_marker(*pid, Some(marker)))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// SIGTERM to the whole group, up to `grace` for it to empty, then SIGKILL. Returns once no
+/// live process is left in the group.
+pub async fn terminate(pgid: Pgid, grace: Duration) -> Result<Termination, ProcessError> {
+    if group_members(pgid).is_empty() {
+        return Ok(Termination::AlreadyGone);
+    }
+    if !signal_group(pgid, Signal::SIGTERM)? {
+        return Ok(Termination::AlreadyGone);
+    }
+    if wait_empty(pgid, grace).await {
+        return Ok(Termination::Exited);
+    }
+    signal_group(pgid, Signal::SIGKILL)?;
+    if wait_empty(pgid, KILL_WAIT).await {
+        Ok(Termination::Killed)
+    } else {
+        Err(ProcessError::Survivors {
+            pgid: pgid.0,
+            pids: group_members(pgid),
+        })
+    }
+}
+
+/// What [`sweep`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// (group, pid) of our processes that were SIGKILLed.
+    pub killed: Vec<(Pgid, i32)>,
+    /// (group, pid) of live processes in a recorded group that are not ours: left alone.
+    pub foreign: Vec<(Pgid, i32)>,
+    /// Our processes still alive after the kill (should be empty).
+    pub survivors: Vec<i32>,
+}
+
+/// For the restart path: kills what is left of the recorded groups of a previous run.
+/// Only processes whose environment has [`MARKER_ENV`] (equal to `marker` when given) are
+/// killed, one pid at a time, so a group id reused by an unrelated program is never touched.
+pub async fn sweep(groups: &[Pgid], marker: Option<&str>) -> SweepReport {
+    let mut report = SweepReport::default();
+    // Several rounds: a process may fork between our scan and its kill.
+    for _ in 0..5 {
+        let mut found = false;
+        for &pgid in groups {
+            if pgid.0 <= 1 {
+                continue;
+            }
+            for pid in group_members(pgid) {
+                if has_marker(pid, marker) {
+                    found = true;
+                    if kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
+                        && !report.killed.contains(&(pgid, pid))
+                    {
+                        report.killed.push((pgid, pid));
+                    }
+                } else if !report.foreign.contains(&(pgid, pid)) {
+                    report.foreign.push((pgid, pid));
+                }
+            }
+        }
+        if !found {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let deadline = Instant::now() + KILL_WAIT;
+    loop {
+        let left: Vec<i32> = report
+            .killed
+            .iter()
+            .map(|&(_, pid)| pid)
+            .filter(|&pid| is_live(pid) && has_marker(pid, marker))
+            .collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            report.survivors = left;
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    report
+}
+
+/// Sends `signal` to the group; `Ok(false)` when the group no longer exists.
+fn signal_group(pgid: Pgid, signal: Signal) -> Result<bool, ProcessError> {
+    if pgid.0 <= 1 {
+        return Err(ProcessError::Signal {
+            pgid: pgid.0,
+            source: Errno::EINVAL,
+        });
+    }
+    match killpg(Pid::from_raw(pgid.0), signal) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(source) => Err(ProcessError::Signal {
+            pgid: pgid.0,
+            source,
+        }),
+    }
+}
+
+async fn wait_empty(pgid: Pgid, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if group_members(pgid).is_empty() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+struct ProcStat {
+    state: char,
+    pgrp: i32,
+}
+
+fn proc_stats() -> Vec<(i32, ProcStat)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let entry = entry.ok()?;
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = read_stat(pid)?;
+        Some((pid, stat))
+    })
+    .collect()
+}
+
+/// Parses `/proc/PID/stat`: `pid (comm) state ppid pgrp ...`; comm may hold spaces and
+/// parentheses, so fields are counted after the last `)`.
+fn read_stat(pid: i32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some(ProcStat { state, pgrp })
+}
+
+fn is_live(pid: i32) -> bool {
+    read_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
+}
+
+fn has_marker(pid: i32, marker: Option<&str>) -> bool {
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let prefix = format!("{MARKER_ENV}=");
+    environ.split(|&b| b == 0).any(|var| match var.strip_prefix(prefix.as_bytes()) {
+        Some(value) => marker.is_none_or(|m| value == m.as_bytes()),
+        None => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufRead;
+
+    fn unique_marker(tag: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("test-{tag}-{}-{nanos}", std::process::id())
+    }
+
+    async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if cond() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cond()
+    }
+
+    fn sh(script: &str, marker: &str) -> SpawnSpec {
+        SpawnSpec::new("/bin/sh", marker).args(["-c", script])
+    }
+
+    #[tokio::test]
+    async fn stdout_is_read_line_by_line_and_stderr_is_bounded() {
+        let marker = unique_marker("lines");
+        let mut spec = sh(
+            "echo one; echo two; i=0; while [ $i -lt 200 ]; do echo err-$i >&2; i=$((i+1)); done; echo three",
+            &marker,
+        );
+        spec.stderr_limit = 100;
+        let mut child = spawn(spec).await.unwrap();
+        assert_eq!(child.pgid().0, child.pid() as i32);
+        let mut lines = Vec::new();
+        while let Some(line) = child.next_line().await.unwrap() {
+            lines.push(line);
+        }
+        assert_eq!(lines, ["one", "two", "three"]);
+        assert!(child.wait().await.unwrap().success());
+        let tail = child.stderr();
+        assert!(wait_for(Duration::from_secs(5), || tail.text().contains("err-199")).await);
+        assert!(tail.text().len() <= 100);
+        assert!(tail.dropped_bytes() > 0);
+        assert!(!tail.text().contains("err-0\n"));
+    }
+
+    #[tokio::test]
+    async fn child_gets_env_cwd_and_marker() {
+        let marker = unique_marker("env");
+        let dir = tempfile::tempdir().unwrap();
+        let spec = sh("echo \"$CODEX_TEAMS_MARKER|$FOO|$(pwd)\"", &marker)
+            .env("FOO", "bar")
+            .cwd(dir.path());
+        let mut child = spawn(spec).await.unwrap();
+        let line = child.next_line().await.unwrap().unwrap();
+        let cwd = dir.path().canonicalize().unwrap();
+        assert_eq!(line, format!("{marker}|bar|{}", cwd.display()));
+        child.wait().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn spawn_errors_name_the_program() {
+        let err = spawn(SpawnSpec::new("/no/such/program", "m"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("/no/such/program"), "{err}");
+        let err = spawn(SpawnSpec::new("/bin/true", "")).await.unwrap_err();
+        assert!(matches!(err, ProcessError::EmptyMarker));
+    }
+
+    #[tokio::test]
+    async fn terminate_removes_grandchildren() {
+        let marker = unique_marker("grand");
+        let mut child = spawn(sh("sleep 300 & sleep 300; wait", &marker))
+            .await
+            .unwrap();
+        let pgid = child.pgid();
+        assert!(wait_for(Duration::from_secs(5), || group_members(pgid).len() == 3).await);
+        assert_eq!(marked_processes(&marker).len(), 3);
+        let (outcome, status) = child.terminate(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(outcome, Termination::Exited);
+        assert!(!status.success());
+        assert!(group_members(pgid).is_empty());
+        assert!(marked_processes(&marker).is_empty());
+        // A second terminate finds nothing to do.
+        assert_eq!(
+            terminate(pgid, Duration::from_millis(10)).await.unwrap(),
+            Termination::AlreadyGone
+        );
+    }
+
+    #[tokio::test]
+    async fn sigterm_ignorers_are_killed_after_grace() {
+        let marker = unique_marker("trap");
+        let mut child = spawn(sh("trap '' TERM; sleep 300 & sleep 300; wait", &marker))
+            .await
+            .unwrap();
+        let pgid = child.pgid();
+        assert!(wait_for(Duration::from_secs(5), || group_members(pgid).len() == 3).await);
+        let grace = Duration::from_millis(600);
+        let start = Instant::now();
+        let (outcome, _) = child.terminate(grace).await.unwrap();
+        assert_eq!(outcome, Termination::Killed);
+        assert!(start.elapsed() >= grace, "SIGKILL came before the grace ran out");
+        assert!(group_members(pgid).is_empty());
+        assert!(marked_processes(&marker).is_empty());
+    }
+
+    #[tokio::test]
+    async fn dropping_a_handle_kills_its_group() {
+        let marker = unique_marker("drop");
+        let child = spawn(sh("sleep 300 & sleep 300; wait", &marker))
+            .await
+            .unwrap();
+        let pgid = child.pgid();
+        assert!(wait_for(Duration::from_secs(5), || group_members(pgid).len() == 3).await);
+        drop(child);
+        assert!(wait_for(Duration::from_secs(5), || marked_processes(&marker).is_empty()).await);
+    }
+
+    #[tokio::test]
+    async fn sweep_kills_ours_and_spares_strangers() {
+        use std::os::unix::process::CommandExt;
+        let marker = unique_marker("sweep");
+        let mut ours = spawn(sh("sleep 300 & sleep 300; wait", &marker))
+            .await
+            .unwrap();
+        let ours_pg = ours.pgid();
+        assert!(wait_for(Duration::from_secs(5), || group_members(ours_pg).len() == 3).await);
+        // A stranger: same kind of group, no marker.
+        let mut stranger = std::process::Command::new("sleep")
+            .arg("300")
+            .env_remove(MARKER_ENV)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let stranger_pg = Pgid(stranger.id() as i32);
+        // Another run's child: marked, but with a different marker value.
+        let other_marker = unique_marker("sweep-other");
+        let mut other = spawn(sh("sleep 300", &other_marker)).await.unwrap();
+        let other_pg = other.pgid();
+
+        let report = sweep(&[ours_pg, stranger_pg, other_pg], Some(&marker)).await;
+        assert_eq!(report.killed.len(), 3, "{report:?}");
+        assert!(report.survivors.is_empty());
+        assert!(report.foreign.contains(&(stranger_pg, stranger.id() as i32)));
+        assert!(report.foreign.iter().any(|(pg, _)| *pg == other_pg));
+        assert!(group_members(ours_pg).is_empty());
+        assert_eq!(group_members(stranger_pg), vec![stranger.id() as i32]);
+        assert_eq!(group_members(other_pg).len(), 1);
+        ours.wait().await.unwrap();
+
+        // Without a marker value, any codex-teams child counts as ours.
+        let report = sweep(&[other_pg, stranger_pg], None).await;
+        assert_eq!(report.killed.len(), 1, "{report:?}");
+        other.wait().await.unwrap();
+        assert_eq!(group_members(stranger_pg).len(), 1);
+        stranger.kill().unwrap();
+        stranger.wait().unwrap();
+    }
+
+    /// Runs the named helper test of this binary in a child process and returns the
+    /// `READY` line it prints once its supervised child is up.
+    fn start_helper(
+        test_name: &str,
+        marker: &str,
+        script: &str,
+        guardian: bool,
+    ) -> (std::process::Child, String) {
+        let exe = std::env::current_exe().unwrap();
+        let mut helper = std::process::Command::new(exe)
+            .args([test_name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(HELPER_MARKER, marker)
+            .env(HELPER_SCRIPT, script)
+            .env(HELPER_GUARDIAN, if guardian { "1" } else { "0" })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = helper.stdout.take().unwrap();
+        let mut reader = io::BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                panic!("helper ended before READY");
+            }
+            if line.starts_with("READY ") {
+                return (helper, line.trim().to_string());
+            }
+        }
+    }
+
+    const HELPER_MARKER: &str = "CODEX_TEAMS_TEST_HELPER_MARKER";
+    const HELPER_SCRIPT: &str = "CODEX_TEAMS_TEST_HELPER_SCRIPT";
+    const HELPER_GUARDIAN: &str = "CODEX_TEAMS_TEST_HELPER_GUARDIAN";
+
+    /// Not a test by itself: the body of the helper process used by the `kill -9` tests.
+    #[test]
+    #[ignore = "entry point of a helper process; does nothing when run directly"]
+    fn kill9_helper() {
+        let (Ok(marker), Ok(script)) = (std::env::var(HELPER_MARKER), std::env::var(HELPER_SCRIPT))
+        else {
+            return;
+        };
+        let guardian = std::env::var(HELPER_GUARDIAN).as_deref() == Ok("1");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let mut spec = sh(&script, &marker);
+            spec.guardian = guardian;
+            let child = spawn(spec).await.unwrap();
+            println!("READY {}", child.pgid().0);
+            std::mem::forget(child);
+            tokio::time::sleep(Duration::from_secs(600)).await;
+        });
+    }
+
+    async fn kill9_leaves_no_survivor(tag: &str, script: &str, expected: usize, guardian: bool) {
+        let marker = unique_marker(tag);
+        let (mut helper, ready) = start_helper(
+            "supervisor::process::tests::kill9_helper",
+            &marker,
+            script,
+            guardian,
+        );
+        let pgid = Pgid(ready["READY ".len()..].parse().unwrap());
+        assert!(
+            wait_for(Duration::from_secs(5), || group_members(pgid).len() == expected).await,
+            "child group never came up: {:?}",
+            group_members(pgid)
+        );
+        assert_eq!(marked_processes(&marker).len(), expected);
+        kill(Pid::from_raw(helper.id() as i32), Signal::SIGKILL).unwrap();
+        helper.wait().unwrap();
+        let gone = wait_for(Duration::from_secs(10), || marked_processes(&marker).is_empty()).await;
+        let left = marked_processes(&marker);
+        // Never leave strays behind, even when failing.
+        sweep(&[pgid], Some(&marker)).await;
+        assert!(gone, "processes survived the supervisor's SIGKILL: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn kill9_of_supervisor_takes_the_whole_group_down() {
+        kill9_leaves_no_survivor("kill9-group", "sleep 300 & sleep 300; wait", 3, true).await;
+    }
+
+    #[tokio::test]
+    async fn kill9_pdeathsig_alone_takes_the_direct_child_down() {
+        kill9_leaves_no_survivor("kill9-direct", "exec sleep 300", 1, false).await;
+    }
+}
