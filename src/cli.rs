@@ -21,6 +21,9 @@ pub enum Command {
     MockModel(codex_teams_mock_model::cli::MockModelArgs),
     /// Serve the team tools over MCP on stdio (register this in Codex's config).
     Mcp(codex_teams_mcp::cli::McpArgs),
+    /// Check or show a team profile (fan-out, budget, timeouts, roles).
+    #[command(subcommand)]
+    Profile(crate::policy::cli::ProfileCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
         Command::MockModel(args) => codex_teams_mock_model::cli::run(args),
         Command::Mcp(args) => codex_teams_mcp::cli::run(args),
+        Command::Profile(cmd) => crate::policy::cli::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

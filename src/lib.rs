@@ -2,4 +2,5 @@
 
 pub mod bench_bus;
 pub mod cli;
+pub mod policy;
 pub mod supervisor;

@@ -1,1 +1,695 @@
-//! placeholder
+//! The `codex exec` command line for a lead or worker, first run and resume alike.
+//!
+//! Codex does not remember `-c` overrides across `exec resume` (codex-facts.md §6), so one
+//! [`ExecCommand`] produces both argument lists from the same settings; a resumed worker
+//! gets exactly the flags it started with. Every flag here is checked against the pinned
+//! codex 0.169.0 by this module's tests (`--strict-config` turns any unknown `-c` key into a
+//! hard error there).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::model::ModelSettings;
+use super::process::SpawnSpec;
+
+/// Environment variable carrying an agent's bearer token; codex reads it for the `team`
+/// MCP server (`bearer_token_env_var`), so the token never appears in argv or logs.
+pub const TOKEN_ENV: &str = "CODEX_TEAMS_TOKEN";
+
+/// Name of the bus MCP server inside codex; tools show up as `mcp__team__*`.
+pub const MCP_SERVER: &str = "team";
+
+/// Provider id for the scripted model server. Not one of codex's reserved ids.
+pub const SCRIPTED_PROVIDER: &str = "mock";
+
+/// Codex's sandbox for shell commands the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// Can read, cannot write: planners, reviewers, researchers.
+    ReadOnly,
+    /// Can write inside the working directory: implementers, testers, the lead.
+    WorkspaceWrite,
+    /// No sandbox. Never chosen by default; only an explicit profile may ask for it.
+    DangerFullAccess,
+}
+
+impl SandboxMode {
+    /// The value `codex exec -s` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxMode::ReadOnly => "read-only",
+            SandboxMode::WorkspaceWrite => "workspace-write",
+            SandboxMode::DangerFullAccess => "danger-full-access",
+        }
+    }
+
+    /// The default sandbox of a role (SPEC §5): roles that change files get
+    /// `workspace-write`, everyone else, unknown roles included, `read-only`.
+    pub fn for_role(role: &str) -> SandboxMode {
+        match role {
+            "lead" | "implementer" | "tester" => SandboxMode::WorkspaceWrite,
+            _ => SandboxMode::ReadOnly,
+        }
+    }
+}
+
+/// The agent's own endpoint on the team bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamEndpoint {
+    /// `http://127.0.0.1:PORT/agents/AGENT_ID/mcp`; loopback only.
+    pub url: String,
+    /// The role's tool subset; `None` offers every tool the server lists.
+    pub enabled_tools: Option<Vec<String>>,
+    /// Fail the codex run at start if the bus cannot be reached: an agent without the bus
+    /// could only burn tokens.
+    pub required: bool,
+}
+
+/// Everything that decides a codex child's flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecCommand {
+    /// `-C`: the team's working directory.
+    pub cwd: PathBuf,
+    /// Model, provider and effort (after inheritance and role overrides).
+    pub model: ModelSettings,
+    /// Base URL of the scripted model server (`http://127.0.0.1:PORT/v1`); replaces the
+    /// provider with [`SCRIPTED_PROVIDER`]. `None` uses the user's own provider.
+    pub scripted_base_url: Option<String>,
+    /// Workers run lean: no native sub-agents, no goals, no web search (codex-facts §5).
+    pub lean: bool,
+    /// The bus endpoint, if the agent is on a team.
+    pub team: Option<TeamEndpoint>,
+    /// `-s`; codex's default when `None`.
+    pub sandbox: Option<SandboxMode>,
+    /// `-p NAME`: the lead's codex profile (`$CODEX_HOME/NAME.config.toml`), so workers see
+    /// the same provider definitions and settings the lead does.
+    pub codex_profile: Option<String>,
+    /// `--strict-config`: unknown config keys become errors. For tests and `check-config`;
+    /// off for real runs so a user's config written for another codex version still works.
+    pub strict_config: bool,
+}
+
+/// An argument list codex would misread, or a non-loopback address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// `-` as the prompt makes codex read stdin, which is /dev/null for our children.
+    #[error("the {what} is `-`, which codex reads as \"take the prompt from stdin\"")]
+    StdinPrompt {
+        /// "prompt" or "resume message".
+        what: &'static str,
+    },
+    /// Empty prompt.
+    #[error("the {what} is empty")]
+    EmptyPrompt {
+        /// "prompt" or "resume message".
+        what: &'static str,
+    },
+    /// A thread id codex could not have produced.
+    #[error(
+        "thread id `{0}` is not a codex thread id (expected letters, digits and `-`, starting with a letter or digit)"
+    )]
+    BadThreadId(String),
+    /// SPEC: never a network address other than loopback.
+    #[error("{what} `{url}` is not a loopback http:// URL (127.0.0.1, [::1] or localhost)")]
+    NotLoopback {
+        /// Which URL.
+        what: &'static str,
+        /// The URL given.
+        url: String,
+    },
+    /// A tool name that is not an MCP tool name.
+    #[error("tool name `{0}` is not valid (letters, digits, `_` and `-` only)")]
+    BadToolName(String),
+    /// A model or provider value that would be taken for a flag.
+    #[error("{what} `{value}` is not valid")]
+    BadValue {
+        /// Which setting.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+}
+
+impl ExecCommand {
+    /// A command for `cwd` with everything else off; set fields to taste.
+    pub fn new(cwd: impl Into<PathBuf>, model: ModelSettings) -> Self {
+        ExecCommand {
+            cwd: cwd.into(),
+            model,
+            scripted_base_url: None,
+            lean: false,
+            team: None,
+            sandbox: None,
+            codex_profile: None,
+            strict_config: false,
+        }
+    }
+
+    /// Arguments (after the program name) for a first run with `prompt`.
+    pub fn start_args(&self, prompt: &str) -> Result<Vec<String>, CommandError> {
+        check_prompt(prompt, "prompt")?;
+        let mut args = self.common_args()?;
+        args.push("--".into());
+        args.push(prompt.into());
+        Ok(args)
+    }
+
+    /// Arguments for `codex exec ... resume THREAD_ID MESSAGE`, with the same flags as the
+    /// first run (they must be given again).
+    pub fn resume_args(&self, thread_id: &str, message: &str) -> Result<Vec<String>, CommandError> {
+        check_prompt(message, "resume message")?;
+        if !thread_id.starts_with(|c: char| c.is_ascii_alphanumeric())
+            || !thread_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(CommandError::BadThreadId(thread_id.into()));
+        }
+        let mut args = self.common_args()?;
+        args.extend([
+            "resume".into(),
+            "--".into(),
+            thread_id.into(),
+            message.into(),
+        ]);
+        Ok(args)
+    }
+
+    /// A ready-to-spawn child: `program` with `args`, the token in [`TOKEN_ENV`], the cwd,
+    /// and `extra_env` (e.g. `CODEX_HOME`).
+    pub fn spawn_spec(
+        &self,
+        program: impl Into<OsString>,
+        args: Vec<String>,
+        token: Option<&str>,
+        extra_env: &[(OsString, OsString)],
+        marker: &str,
+    ) -> SpawnSpec {
+        let mut spec = SpawnSpec::new(program, marker)
+            .args(args)
+            .cwd(self.cwd.clone());
+        if let Some(token) = token {
+            spec = spec.env(TOKEN_ENV, token);
+        }
+        spec.env.extend(extra_env.iter().cloned());
+        spec
+    }
+
+    fn common_args(&self) -> Result<Vec<String>, CommandError> {
+        let mut a: Vec<String> = vec![
+            "exec".into(),
+            "--json".into(),
+            "--skip-git-repo-check".into(),
+        ];
+        if self.strict_config {
+            a.push("--strict-config".into());
+        }
+        a.push("-C".into());
+        a.push(self.cwd.display().to_string());
+        if let Some(profile) = &self.codex_profile {
+            check_value("codex profile", profile)?;
+            a.push("-p".into());
+            a.push(profile.clone());
+        }
+        if let Some(mode) = self.sandbox {
+            a.push("-s".into());
+            a.push(mode.as_str().into());
+        }
+        if let Some(model) = &self.model.model {
+            check_value("model", model)?;
+            a.push("-m".into());
+            a.push(model.clone());
+        }
+        let mut config = |key: &str, value: toml::Value| {
+            a.push("-c".into());
+            a.push(format!("{key}={value}"));
+        };
+        match &self.scripted_base_url {
+            Some(url) => {
+                check_loopback("scripted model URL", url)?;
+                let p = SCRIPTED_PROVIDER;
+                config("model_provider", p.into());
+                config(&format!("model_providers.{p}.name"), p.into());
+                config(
+                    &format!("model_providers.{p}.base_url"),
+                    url.as_str().into(),
+                );
+                config(&format!("model_providers.{p}.wire_api"), "responses".into());
+            }
+            None => {
+                if let Some(provider) = &self.model.provider {
+                    check_value("model provider", provider)?;
+                    config("model_provider", provider.as_str().into());
+                }
+            }
+        }
+        if let Some(effort) = &self.model.reasoning_effort {
+            check_value("reasoning effort", effort)?;
+            config("model_reasoning_effort", effort.as_str().into());
+        }
+        if self.lean {
+            config("web_search", "disabled".into());
+        }
+        if let Some(team) = &self.team {
+            check_loopback("team endpoint", &team.url)?;
+            let s = format!("mcp_servers.{MCP_SERVER}");
+            config(&format!("{s}.url"), team.url.as_str().into());
+            config(&format!("{s}.bearer_token_env_var"), TOKEN_ENV.into());
+            config(
+                &format!("{s}.default_tools_approval_mode"),
+                "approve".into(),
+            );
+            if team.required {
+                config(&format!("{s}.required"), true.into());
+            }
+            if let Some(tools) = &team.enabled_tools {
+                for tool in tools {
+                    if tool.is_empty()
+                        || !tool
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    {
+                        return Err(CommandError::BadToolName(tool.clone()));
+                    }
+                }
+                let list = tools
+                    .iter()
+                    .map(|t| toml::Value::from(t.as_str()))
+                    .collect();
+                config(&format!("{s}.enabled_tools"), toml::Value::Array(list));
+            }
+        }
+        if self.lean {
+            a.extend(["--disable", "multi_agent", "--disable", "goals"].map(String::from));
+        }
+        Ok(a)
+    }
+}
+
+fn check_prompt(prompt: &str, what: &'static str) -> Result<(), CommandError> {
+    if prompt.trim().is_empty() {
+        return Err(CommandError::EmptyPrompt { what });
+    }
+    if prompt == "-" {
+        return Err(CommandError::StdinPrompt { what });
+    }
+    Ok(())
+}
+
+fn check_value(what: &'static str, value: &str) -> Result<(), CommandError> {
+    if value.is_empty() || value.starts_with('-') || value.chars().any(char::is_whitespace) {
+        return Err(CommandError::BadValue {
+            what,
+            value: value.into(),
+        });
+    }
+    Ok(())
+}
+
+fn check_loopback(what: &'static str, url: &str) -> Result<(), CommandError> {
+    let host_ok = url.strip_prefix("http://").is_some_and(|rest| {
+        ["127.0.0.1", "[::1]", "localhost"].iter().any(|host| {
+            rest.strip_prefix(host)
+                .is_some_and(|after| after.is_empty() || after.starts_with([':', '/']))
+        })
+    });
+    if host_ok {
+        Ok(())
+    } else {
+        Err(CommandError::NotLoopback {
+            what,
+            url: url.into(),
+        })
+    }
+}
+
+/// The codex binary to run: `$CODEX_BIN` if set, else `codex` on PATH.
+pub fn codex_binary() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("CODEX_BIN").filter(|b| !b.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("codex"))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::process::{self, Termination};
+    use std::time::Duration;
+
+    fn full() -> ExecCommand {
+        ExecCommand {
+            cwd: PathBuf::from("/work/repo"),
+            model: ModelSettings {
+                model: Some("gpt-5.1-codex".into()),
+                provider: Some("openai".into()),
+                reasoning_effort: Some("high".into()),
+            },
+            scripted_base_url: None,
+            lean: true,
+            team: Some(TeamEndpoint {
+                url: "http://127.0.0.1:4711/agents/a-1/mcp".into(),
+                enabled_tools: Some(vec!["team_send".into(), "team_wait".into()]),
+                required: true,
+            }),
+            sandbox: Some(SandboxMode::WorkspaceWrite),
+            codex_profile: None,
+            strict_config: false,
+        }
+    }
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn worker_start_argv() {
+        assert_eq!(
+            full().start_args("Implement task T1").unwrap(),
+            v(&[
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "-C",
+                "/work/repo",
+                "-s",
+                "workspace-write",
+                "-m",
+                "gpt-5.1-codex",
+                "-c",
+                "model_provider=\"openai\"",
+                "-c",
+                "model_reasoning_effort=\"high\"",
+                "-c",
+                "web_search=\"disabled\"",
+                "-c",
+                "mcp_servers.team.url=\"http://127.0.0.1:4711/agents/a-1/mcp\"",
+                "-c",
+                "mcp_servers.team.bearer_token_env_var=\"CODEX_TEAMS_TOKEN\"",
+                "-c",
+                "mcp_servers.team.default_tools_approval_mode=\"approve\"",
+                "-c",
+                "mcp_servers.team.required=true",
+                "-c",
+                "mcp_servers.team.enabled_tools=[\"team_send\", \"team_wait\"]",
+                "--disable",
+                "multi_agent",
+                "--disable",
+                "goals",
+                "--",
+                "Implement task T1",
+            ])
+        );
+    }
+
+    #[test]
+    fn resume_repeats_every_flag() {
+        let cmd = full();
+        let start = cmd.start_args("p").unwrap();
+        let resume = cmd
+            .resume_args("01a20f13-11fa-7ff1", "new message")
+            .unwrap();
+        let flags = &start[..start.len() - 2];
+        assert_eq!(&resume[..flags.len()], flags);
+        assert_eq!(
+            &resume[flags.len()..],
+            v(&["resume", "--", "01a20f13-11fa-7ff1", "new message"])
+        );
+    }
+
+    #[test]
+    fn scripted_provider_replaces_the_users() {
+        let mut cmd = full();
+        cmd.scripted_base_url = Some("http://127.0.0.1:9999/v1".into());
+        let args = cmd.start_args("p").unwrap();
+        let joined = args.join(" ");
+        for want in [
+            "-c model_provider=\"mock\"",
+            "-c model_providers.mock.name=\"mock\"",
+            "-c model_providers.mock.base_url=\"http://127.0.0.1:9999/v1\"",
+            "-c model_providers.mock.wire_api=\"responses\"",
+            "-m gpt-5.1-codex",
+        ] {
+            assert!(joined.contains(want), "missing {want}: {joined}");
+        }
+        assert!(!joined.contains("openai"), "{joined}");
+    }
+
+    #[test]
+    fn minimal_lead_argv_passes_only_what_is_set() {
+        let cmd = ExecCommand::new("/r", ModelSettings::default());
+        assert_eq!(
+            cmd.start_args("go").unwrap(),
+            v(&[
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "-C",
+                "/r",
+                "--",
+                "go"
+            ])
+        );
+        let mut no_tools = full();
+        no_tools.team.as_mut().unwrap().enabled_tools = None;
+        no_tools.team.as_mut().unwrap().required = false;
+        let joined = no_tools.start_args("p").unwrap().join(" ");
+        assert!(!joined.contains("enabled_tools") && !joined.contains("required"));
+        let mut profiled = ExecCommand::new("/r", ModelSettings::default());
+        profiled.codex_profile = Some("fast".into());
+        assert_eq!(
+            profiled.resume_args("t1", "m").unwrap(),
+            v(&[
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "-C",
+                "/r",
+                "-p",
+                "fast",
+                "resume",
+                "--",
+                "t1",
+                "m"
+            ])
+        );
+    }
+
+    #[test]
+    fn prompts_that_look_like_flags_stay_prompts() {
+        let args = full().start_args("--help me").unwrap();
+        assert_eq!(&args[args.len() - 2..], v(&["--", "--help me"]));
+    }
+
+    #[test]
+    fn quoting_survives_awkward_values() {
+        let mut cmd = full();
+        cmd.team.as_mut().unwrap().url = "http://localhost:1/agents/x\"y/mcp".into();
+        let args = cmd.start_args("p").unwrap();
+        let url = args
+            .iter()
+            .find(|a| a.starts_with("mcp_servers.team.url="))
+            .unwrap();
+        let value: toml::Table = url.parse().unwrap();
+        assert_eq!(
+            value["mcp_servers"]["team"]["url"].as_str(),
+            Some("http://localhost:1/agents/x\"y/mcp")
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_by_name() {
+        let cmd = full();
+        let cases: Vec<(Result<Vec<String>, CommandError>, &str)> = vec![
+            (cmd.start_args("-"), "stdin"),
+            (cmd.start_args("  "), "prompt is empty"),
+            (
+                cmd.resume_args("abc def", "m"),
+                "`abc def` is not a codex thread id",
+            ),
+            (cmd.resume_args("--last", "m"), "`--last`"),
+            (cmd.resume_args("t", ""), "resume message is empty"),
+            (
+                {
+                    let mut c = full();
+                    c.team.as_mut().unwrap().url = "http://10.0.0.5:80/mcp".into();
+                    c.start_args("p")
+                },
+                "team endpoint `http://10.0.0.5:80/mcp` is not a loopback",
+            ),
+            (
+                {
+                    let mut c = full();
+                    c.scripted_base_url = Some("https://api.example.com/v1".into());
+                    c.start_args("p")
+                },
+                "scripted model URL",
+            ),
+            (
+                {
+                    let mut c = full();
+                    c.team.as_mut().unwrap().url = "http://127.0.0.1.evil.com/mcp".into();
+                    c.start_args("p")
+                },
+                "not a loopback",
+            ),
+            (
+                {
+                    let mut c = full();
+                    c.team.as_mut().unwrap().enabled_tools = Some(vec!["team send".into()]);
+                    c.start_args("p")
+                },
+                "tool name `team send`",
+            ),
+            (
+                {
+                    let mut c = full();
+                    c.model.model = Some("--oss".into());
+                    c.start_args("p")
+                },
+                "model `--oss` is not valid",
+            ),
+        ];
+        for (result, want) in cases {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains(want), "want {want:?} in {err:?}");
+        }
+    }
+
+    #[test]
+    fn sandbox_defaults_by_role() {
+        for (role, mode) in [
+            ("lead", "workspace-write"),
+            ("implementer", "workspace-write"),
+            ("tester", "workspace-write"),
+            ("planner", "read-only"),
+            ("reviewer", "read-only"),
+            ("researcher", "read-only"),
+            ("someone-new", "read-only"),
+        ] {
+            assert_eq!(SandboxMode::for_role(role).as_str(), mode, "{role}");
+        }
+    }
+
+    /// Runs codex with `args` against closed loopback ports and returns (exit ok, stdout,
+    /// stderr). Time-boxed: a run that hangs is terminated and reported.
+    async fn run_codex(args: Vec<String>, home: &Path, marker: &str) -> (bool, String, String) {
+        let spec = SpawnSpec::new(crate::supervisor::testutil::pinned_codex(), marker)
+            .args(args)
+            .env("CODEX_HOME", home)
+            .env(TOKEN_ENV, "test-token");
+        let mut child = process::spawn(spec).await.unwrap();
+        let mut stdout = String::new();
+        let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = child.next_line().await.unwrap() {
+                stdout.push_str(&line);
+                stdout.push('\n');
+            }
+            child.wait().await.unwrap()
+        })
+        .await;
+        let ok = match outcome {
+            Ok(status) => status.success(),
+            Err(_) => {
+                let (how, _) = child.terminate(Duration::from_secs(2)).await.unwrap();
+                assert_ne!(how, Termination::AlreadyGone);
+                panic!("codex did not stop within 60 s; stdout so far:\n{stdout}");
+            }
+        };
+        // The stderr reader may lag the exit a little.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (ok, stdout, child.stderr().text())
+    }
+
+    fn closed_port() -> u16 {
+        // Bind and drop: the port is then closed (and nothing else on loopback takes it in
+        // the next second in practice; a taker would still not speak MCP).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn the_real_codex_accepts_every_flag_we_emit() {
+        let home = tempfile::tempdir().unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        let port = closed_port();
+        let mut cmd = full();
+        cmd.cwd = cwd.path().to_path_buf();
+        cmd.scripted_base_url = Some(format!("http://127.0.0.1:{port}/v1"));
+        cmd.team.as_mut().unwrap().url = format!("http://127.0.0.1:{port}/agents/a-1/mcp");
+        cmd.strict_config = true;
+        cmd.codex_profile = Some("team".into());
+        std::fs::write(
+            home.path().join("team.config.toml"),
+            "model_reasoning_effort = \"low\"\n",
+        )
+        .unwrap();
+
+        let start = cmd.start_args("say hi").unwrap();
+        let resume = cmd
+            .resume_args("01a20f13-11fa-7ff1-bf9b-9a20507b9d93", "and again")
+            .unwrap();
+        let marker = format!("cmdtest-{}", std::process::id());
+        let (first, second) = tokio::join!(
+            run_codex(start, home.path(), &marker),
+            run_codex(resume, home.path(), &marker)
+        );
+        let rejected = [
+            "unexpected argument",
+            "unknown configuration field",
+            "Unknown feature flag",
+            "unrecognized configuration",
+            "invalid value",
+            "Usage:",
+        ];
+        for (what, (ok, stdout, stderr)) in [("start", first), ("resume", second)] {
+            assert!(!ok, "{what}: codex cannot succeed against a closed port");
+            for bad in rejected {
+                assert!(
+                    !stderr.contains(bad) && !stdout.contains(bad),
+                    "{what}: codex rejected our arguments ({bad}):\n{stderr}\n{stdout}"
+                );
+            }
+            // It got as far as connecting: the failure is the closed bus port (or, for a
+            // resume of a thread that never existed, the missing rollout).
+            assert!(
+                stderr.contains("required MCP servers failed to initialize")
+                    || stderr.contains("no rollout found"),
+                "{what}: unexpected failure:\n{stderr}\n{stdout}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_real_codex_knows_the_features_we_disable() {
+        let home = tempfile::tempdir().unwrap();
+        let spec = SpawnSpec::new(
+            crate::supervisor::testutil::pinned_codex(),
+            "cmdtest-features",
+        )
+        .args(["features", "list"])
+        .env("CODEX_HOME", home.path());
+        let mut child = process::spawn(spec).await.unwrap();
+        let mut names = Vec::new();
+        while let Some(line) = child.next_line().await.unwrap() {
+            if let Some(name) = line.split_whitespace().next() {
+                names.push(name.to_string());
+            }
+        }
+        assert!(child.wait().await.unwrap().success());
+        for feature in ["multi_agent", "goals"] {
+            assert!(
+                names.iter().any(|n| n == feature),
+                "{feature} not in {names:?}"
+            );
+        }
+    }
+}

@@ -151,10 +151,12 @@ mod tests {
     fn closing_the_pipe_kills_registered_groups_only() {
         let guardian = Guardian::start().unwrap();
         let mut registered = spawn_group("sleep 300 & sleep 300; wait");
-        let mut withdrawn = spawn_group("sleep 300");
+        let mut withdrawn = spawn_group("exec sleep 300");
         let reg = Pgid(registered.id() as i32);
         let wd = Pgid(withdrawn.id() as i32);
-        assert!(wait_until(Duration::from_secs(5), || group_members(reg).len() == 3));
+        assert!(wait_until(Duration::from_secs(5), || group_members(reg)
+            .len()
+            == 3));
         guardian.register(reg).unwrap();
         guardian.register(wd).unwrap();
         guardian.unregister(wd).unwrap();
@@ -168,8 +170,16 @@ mod tests {
             group_members(reg)
         );
         let _ = registered.wait();
-        assert_eq!(group_members(wd).len(), 1, "withdrawn group must be left alone");
-        withdrawn.kill().unwrap();
+        assert_eq!(
+            group_members(wd).len(),
+            1,
+            "withdrawn group must be left alone"
+        );
+        nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(wd.0),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
         let _ = withdrawn.wait();
     }
 

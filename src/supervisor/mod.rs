@@ -8,3 +8,5 @@ pub mod guardian;
 pub mod model;
 pub mod process;
 pub mod slots;
+#[cfg(test)]
+mod testutil;

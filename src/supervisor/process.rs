@@ -453,7 +453,9 @@ pub fn group_members(pgid: Pgid) -> Vec<i32> {
 pub fn marked_processes(marker: &str) -> Vec<i32> {
     proc_stats()
         .into_iter()
-        .filter(|(pid, stat)| stat.state != 'Z' && stat.state != 'X' && has_marker(*pid, Some(marker)))
+        .filter(|(pid, stat)| {
+            stat.state != 'Z' && stat.state != 'X' && has_marker(*pid, Some(marker))
+        })
         .map(|(pid, _)| pid)
         .collect()
 }
@@ -609,10 +611,12 @@ fn has_marker(pid: i32, marker: Option<&str>) -> bool {
         return false;
     };
     let prefix = format!("{MARKER_ENV}=");
-    environ.split(|&b| b == 0).any(|var| match var.strip_prefix(prefix.as_bytes()) {
-        Some(value) => marker.is_none_or(|m| value == m.as_bytes()),
-        None => false,
-    })
+    environ
+        .split(|&b| b == 0)
+        .any(|var| match var.strip_prefix(prefix.as_bytes()) {
+            Some(value) => marker.is_none_or(|m| value == m.as_bytes()),
+            None => false,
+        })
 }
 
 #[cfg(test)]
@@ -723,7 +727,10 @@ mod tests {
         let start = Instant::now();
         let (outcome, _) = child.terminate(grace).await.unwrap();
         assert_eq!(outcome, Termination::Killed);
-        assert!(start.elapsed() >= grace, "SIGKILL came before the grace ran out");
+        assert!(
+            start.elapsed() >= grace,
+            "SIGKILL came before the grace ran out"
+        );
         assert!(group_members(pgid).is_empty());
         assert!(marked_processes(&marker).is_empty());
     }
@@ -737,7 +744,11 @@ mod tests {
         let pgid = child.pgid();
         assert!(wait_for(Duration::from_secs(5), || group_members(pgid).len() == 3).await);
         drop(child);
-        assert!(wait_for(Duration::from_secs(5), || marked_processes(&marker).is_empty()).await);
+        assert!(
+            wait_for(Duration::from_secs(5), || marked_processes(&marker)
+                .is_empty())
+            .await
+        );
     }
 
     #[tokio::test]
@@ -750,25 +761,40 @@ mod tests {
         let ours_pg = ours.pgid();
         assert!(wait_for(Duration::from_secs(5), || group_members(ours_pg).len() == 3).await);
         // A stranger: same kind of group, no marker.
-        let mut stranger = std::process::Command::new("sleep")
+        struct Reap(std::process::Child);
+        impl Drop for Reap {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let stranger = std::process::Command::new("sleep")
             .arg("300")
             .env_remove(MARKER_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap();
-        let stranger_pg = Pgid(stranger.id() as i32);
+        let stranger = Reap(stranger);
+        let stranger_pg = Pgid(stranger.0.id() as i32);
         // Another run's child: marked, but with a different marker value.
         let other_marker = unique_marker("sweep-other");
-        let mut other = spawn(sh("sleep 300", &other_marker)).await.unwrap();
+        let mut other = spawn(sh("exec sleep 300", &other_marker)).await.unwrap();
         let other_pg = other.pgid();
 
         let report = sweep(&[ours_pg, stranger_pg, other_pg], Some(&marker)).await;
         assert_eq!(report.killed.len(), 3, "{report:?}");
         assert!(report.survivors.is_empty());
-        assert!(report.foreign.contains(&(stranger_pg, stranger.id() as i32)));
+        assert!(
+            report
+                .foreign
+                .contains(&(stranger_pg, stranger.0.id() as i32))
+        );
         assert!(report.foreign.iter().any(|(pg, _)| *pg == other_pg));
         assert!(group_members(ours_pg).is_empty());
-        assert_eq!(group_members(stranger_pg), vec![stranger.id() as i32]);
+        assert_eq!(group_members(stranger_pg), vec![stranger.0.id() as i32]);
         assert_eq!(group_members(other_pg).len(), 1);
         ours.wait().await.unwrap();
 
@@ -777,12 +803,15 @@ mod tests {
         assert_eq!(report.killed.len(), 1, "{report:?}");
         other.wait().await.unwrap();
         assert_eq!(group_members(stranger_pg).len(), 1);
-        stranger.kill().unwrap();
-        stranger.wait().unwrap();
+        drop(stranger);
     }
 
     /// Runs the named helper test of this binary in a child process and returns the
     /// `READY` line it prints once its supervised child is up.
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the helper is returned to the caller, which kills and waits for it"
+    )]
     fn start_helper(
         test_name: &str,
         marker: &str,
@@ -791,7 +820,13 @@ mod tests {
     ) -> (std::process::Child, String) {
         let exe = std::env::current_exe().unwrap();
         let mut helper = std::process::Command::new(exe)
-            .args([test_name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                test_name,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(HELPER_MARKER, marker)
             .env(HELPER_SCRIPT, script)
             .env(HELPER_GUARDIAN, if guardian { "1" } else { "0" })
@@ -805,10 +840,12 @@ mod tests {
         loop {
             line.clear();
             if reader.read_line(&mut line).unwrap() == 0 {
-                panic!("helper ended before READY");
+                let status = helper.wait();
+                panic!("helper ended before READY: {status:?}");
             }
-            if line.starts_with("READY ") {
-                return (helper, line.trim().to_string());
+            // libtest prints "test NAME ... " without a newline before the test's output.
+            if let Some(at) = line.find("READY ") {
+                return (helper, line[at..].trim().to_string());
             }
         }
     }
@@ -837,6 +874,8 @@ mod tests {
         });
     }
 
+    /// Starts a helper that supervises `script`, waits for at least `expected` processes in
+    /// the child's group, SIGKILLs the helper and checks that nothing marked survives.
     async fn kill9_leaves_no_survivor(tag: &str, script: &str, expected: usize, guardian: bool) {
         let marker = unique_marker(tag);
         let (mut helper, ready) = start_helper(
@@ -847,18 +886,26 @@ mod tests {
         );
         let pgid = Pgid(ready["READY ".len()..].parse().unwrap());
         assert!(
-            wait_for(Duration::from_secs(5), || group_members(pgid).len() == expected).await,
+            wait_for(Duration::from_secs(5), || group_members(pgid).len()
+                == expected)
+            .await,
             "child group never came up: {:?}",
             group_members(pgid)
         );
-        assert_eq!(marked_processes(&marker).len(), expected);
+        assert!(marked_processes(&marker).len() >= expected);
         kill(Pid::from_raw(helper.id() as i32), Signal::SIGKILL).unwrap();
         helper.wait().unwrap();
-        let gone = wait_for(Duration::from_secs(10), || marked_processes(&marker).is_empty()).await;
+        let gone = wait_for(Duration::from_secs(10), || {
+            marked_processes(&marker).is_empty()
+        })
+        .await;
         let left = marked_processes(&marker);
         // Never leave strays behind, even when failing.
         sweep(&[pgid], Some(&marker)).await;
-        assert!(gone, "processes survived the supervisor's SIGKILL: {left:?}");
+        assert!(
+            gone,
+            "processes survived the supervisor's SIGKILL: {left:?}"
+        );
     }
 
     #[tokio::test]
@@ -869,5 +916,36 @@ mod tests {
     #[tokio::test]
     async fn kill9_pdeathsig_alone_takes_the_direct_child_down() {
         kill9_leaves_no_survivor("kill9-direct", "exec sleep 300", 1, false).await;
+    }
+
+    #[tokio::test]
+    async fn kill9_of_supervisor_takes_real_codex_and_its_native_child_down() {
+        // Under Node < 22.15 the npm launcher runs the native codex as a grandchild, which
+        // PDEATHSIG on the launcher cannot reach; the guardian must.
+        let home = tempfile::tempdir().unwrap();
+        let codex = crate::supervisor::testutil::pinned_codex();
+        let script = format!(
+            "CODEX_HOME='{}' exec '{}' exec --json --skip-git-repo-check \
+             -c model_provider=mock -c 'model_providers.mock.name=\"mock\"' \
+             -c 'model_providers.mock.base_url=\"http://127.0.0.1:9/v1\"' \
+             -c 'model_providers.mock.wire_api=\"responses\"' hello >/dev/null 2>&1",
+            home.path().display(),
+            codex.display()
+        );
+        let expected = if node_spawns_native_child() { 2 } else { 1 };
+        kill9_leaves_no_survivor("kill9-codex", &script, expected, true).await;
+    }
+
+    /// Whether the npm launcher keeps node alive above the native binary (no
+    /// `process.execve`, Node older than 22.15).
+    fn node_spawns_native_child() -> bool {
+        let Ok(out) = std::process::Command::new("node").arg("--version").output() else {
+            return false;
+        };
+        let version = String::from_utf8_lossy(&out.stdout);
+        let mut parts = version.trim().trim_start_matches('v').split('.');
+        let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        major < 22 || (major == 22 && minor < 15) || major == 23 && minor < 11
     }
 }

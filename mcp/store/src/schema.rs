@@ -256,7 +256,7 @@ mod tests {
 
     #[test]
     fn ships_more_than_one_step() {
-        assert!(SCHEMA_VERSION >= 2);
+        const { assert!(SCHEMA_VERSION >= 2) };
     }
 
     #[test]
@@ -417,6 +417,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, StoreError::Invalid(_)));
+
+        let missing = db.path.join("no-such-dir").join("teams.db");
+        let err = Store::open(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot open database") && err.contains("no-such-dir"),
+            "{err}"
+        );
     }
 
     #[test]

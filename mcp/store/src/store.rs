@@ -19,6 +19,12 @@ pub struct Store {
     pub(crate) gate: Arc<Gate>,
 }
 
+// Callers move a Store into blocking tasks and worker threads.
+const _: fn() = || {
+    fn must_be_send<T: Send>() {}
+    must_be_send::<Store>();
+};
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
@@ -41,7 +47,9 @@ impl Store {
                 "max_body_bytes and max_artifact_bytes must be at least 1".into(),
             ));
         }
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(|e| {
+            StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
+        })?;
         // The busy handler goes first: even switching to WAL may wait for another opener.
         conn.busy_timeout(Duration::from_millis(opts.busy_timeout_ms))?;
         let store = Store {

@@ -154,6 +154,20 @@ fn list(c: &Connection, team_id: &str, filter: &TaskFilter) -> StoreResult<Vec<T
     tasks.into_iter().map(|t| with_deps(c, t)).collect()
 }
 
+/// The id of the team's oldest ready task, if any.
+fn oldest_ready(c: &Connection, team_id: &str, now: Millis) -> StoreResult<Option<String>> {
+    let id = c
+        .prepare_cached(&format!(
+            "SELECT t.task_id FROM tasks t WHERE t.team_id = :team AND {READY}
+             ORDER BY t.rowid LIMIT 1"
+        ))?
+        .query_row(named_params! { ":team": team_id, ":now": now }, |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(id)
+}
+
 /// Why `agent_id` cannot claim `task` now, or `None` if it can.
 fn claim_refusal(
     c: &Connection,
@@ -270,26 +284,20 @@ impl Store {
         self.write(|c| {
             ensure_member(c, team_id, agent_id)?;
             let now = now_ms();
-            let task = match task_id {
+            let task_id = match task_id {
                 Some(id) => {
                     let task = load_task(c, team_id, id)?;
                     if let Some(why) = claim_refusal(c, &task, agent_id, now)? {
                         return Err(StoreError::Conflict(why));
                     }
-                    task
+                    task.task_id
                 }
                 None => {
-                    let filter = TaskFilter {
-                        ready_only: true,
-                        ..Default::default()
-                    };
-                    list(c, team_id, &filter)?
-                        .into_iter()
-                        .next()
-                        .ok_or_else(|| StoreError::NotFound {
-                            kind: "ready task in team",
-                            id: team_id.to_string(),
-                        })?
+                    ensure_team(c, team_id)?;
+                    oldest_ready(c, team_id, now)?.ok_or_else(|| StoreError::NotFound {
+                        kind: "ready task in team",
+                        id: team_id.to_string(),
+                    })?
                 }
             };
             c.prepare_cached(
@@ -297,8 +305,8 @@ impl Store {
                                   version = version + 1, updated_at = ?4
                  WHERE task_id = ?1",
             )?
-            .execute(params![task.task_id, agent_id, now + lease, now])?;
-            load_task(c, team_id, &task.task_id)
+            .execute(params![task_id, agent_id, now + lease, now])?;
+            load_task(c, team_id, &task_id)
         })
     }
 
@@ -494,7 +502,10 @@ mod tests {
         );
 
         done(s, &f.team, &t1.task_id, a);
-        assert_eq!(ids(&s.ready_tasks(&f.team).unwrap()), ids(&[t2.clone()]));
+        assert_eq!(
+            ids(&s.ready_tasks(&f.team).unwrap()),
+            ids(std::slice::from_ref(&t2))
+        );
         let err = s
             .claim_task(&f.team, Some(&t3.task_id), a, LONG)
             .unwrap_err();
@@ -613,7 +624,7 @@ mod tests {
         let (s, a, b) = (&f.store, &f.agents[0], &f.agents[1]);
         let t = s.create_task(&f.team, a, task("one", &[])).unwrap();
         let held = s
-            .claim_task(&f.team, Some(&t.task_id), a, Duration::from_millis(40))
+            .claim_task(&f.team, Some(&t.task_id), a, Duration::from_millis(250))
             .unwrap();
         assert_eq!(
             (held.status, held.claimed_by.as_deref(), held.version),
@@ -630,7 +641,7 @@ mod tests {
         assert_not_found(s.claim_task(&f.team, None, b, LONG), "ready task in team");
         assert!(s.ready_tasks(&f.team).unwrap().is_empty());
 
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(300));
         assert_eq!(
             ids(&s.ready_tasks(&f.team).unwrap()),
             vec![t.task_id.clone()],
@@ -826,6 +837,25 @@ mod tests {
             ..Default::default()
         };
         assert_not_found(s.update_task(&f.team, &t.task_id, a, v, ghost), "artifact");
+        let foreign = s
+            .publish_artifact(
+                &f.other_team,
+                &f.outsider,
+                NewArtifact {
+                    name: "theirs".into(),
+                    content: "c".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let foreign_result = TaskUpdate {
+            result_artifact: Some(foreign.artifact_id),
+            ..Default::default()
+        };
+        assert_not_found(
+            s.update_task(&f.team, &t.task_id, a, v, foreign_result),
+            "artifact",
+        );
         let art = s
             .publish_artifact(
                 &f.team,
@@ -912,7 +942,7 @@ mod tests {
         };
         assert_eq!(
             ids(&s.list_tasks(&f.team, &by_b).unwrap()),
-            ids(&[t2.clone()])
+            ids(std::slice::from_ref(&t2))
         );
         let ready_open = TaskFilter {
             status: Some(TaskStatus::Open),

@@ -163,6 +163,7 @@ fn processes_claim_and_send_on_one_file() {
             )
         })
         .collect();
+    std::fs::write(board.path.with_extension("go"), b"").unwrap();
     let (mut claims, mut sent) = (Vec::new(), Vec::new());
     for child in children {
         for line in finish(child) {

@@ -32,11 +32,20 @@ fn say(line: std::fmt::Arguments<'_>) {
 }
 
 /// Waits for the parent's start signal (the file `DB.go`) so all children write at once.
-fn wait_for_go(db: &Path) {
+/// Gives up after a minute so a broken parent cannot leave it spinning.
+fn wait_for_go(db: &Path) -> StoreResult<()> {
     let go = db.with_extension("go");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !go.exists() {
+        if std::time::Instant::now() > deadline {
+            return Err(StoreError::Invalid(format!(
+                "{} never appeared",
+                go.display()
+            )));
+        }
         std::thread::sleep(Duration::from_millis(1));
     }
+    Ok(())
 }
 
 fn hammer(store: &Store, team: &str, agent: &str, peers: &[&str], sends: usize) -> StoreResult<()> {
@@ -133,14 +142,14 @@ fn main() -> ExitCode {
             let peers: Vec<&str> = peers.split(',').collect();
             let sends = sends.parse().expect("SENDS is a number");
             Store::open(Path::new(db)).and_then(|s| {
-                wait_for_go(Path::new(db));
+                wait_for_go(Path::new(db))?;
                 hammer(&s, team, agent, &peers, sends)
             })
         }
         ["race", db, team, agent, tasks] => {
             let tasks: Vec<&str> = tasks.split(',').collect();
             Store::open(Path::new(db)).and_then(|s| {
-                wait_for_go(Path::new(db));
+                wait_for_go(Path::new(db))?;
                 race(&s, team, agent, &tasks)
             })
         }
