@@ -183,20 +183,23 @@ impl Store {
                  LIMIT ?3",
             )?;
             let picked = pick
-                .query_map(params![agent_id, now, max as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        Delivery {
-                            message_id: r.get(1)?,
-                            team_id: team_id.to_string(),
-                            from_agent: r.get(2)?,
-                            to_agent: agent_id.to_string(),
-                            body: r.get(3)?,
-                            sent_at: r.get(4)?,
-                            attempts: r.get::<_, u32>(5)? + 1,
-                        },
-                    ))
-                })?
+                .query_map(
+                    params![agent_id, now, max.min(i64::MAX as usize) as i64],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            Delivery {
+                                message_id: r.get(1)?,
+                                team_id: team_id.to_string(),
+                                from_agent: r.get(2)?,
+                                to_agent: agent_id.to_string(),
+                                body: r.get(3)?,
+                                sent_at: r.get(4)?,
+                                attempts: r.get::<_, u32>(5)? + 1,
+                            },
+                        ))
+                    },
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut lease_it = c.prepare_cached(
                 "UPDATE deliveries SET lease_until = ?3, attempts = attempts + 1
