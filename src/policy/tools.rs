@@ -19,10 +19,21 @@ pub const TOOLS: &[&str] = &[
     "artifact_publish",
     "artifact_read",
     "artifact_list",
+    "decision_open",
+    "decision_propose",
+    "decision_vote",
+    "decision_close",
+    "decision_get",
 ];
 
 /// Tools only the lead may hold; giving one to a worker role is a configuration error.
-pub const LEAD_ONLY: &[&str] = &["team_start", "team_spawn", "team_finalize"];
+pub const LEAD_ONLY: &[&str] = &[
+    "team_start",
+    "team_spawn",
+    "team_finalize",
+    "decision_open",
+    "decision_close",
+];
 
 /// Whether `name` is a tool the server offers.
 pub fn is_tool(name: &str) -> bool {

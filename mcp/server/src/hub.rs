@@ -73,25 +73,24 @@ pub fn register_agent(store: &Store, team_id: &str, new: NewAgent) -> StoreResul
     Ok(MintedAgent { agent, token })
 }
 
-/// Creates a team and its lead (role `lead`, with a token for an HTTP endpoint).
-/// Two transactions: a failure in the second leaves a team without lead, which
-/// `team_status` shows and nothing else uses.
+/// Creates a team and its lead (role `lead`, with a token for an HTTP endpoint) in one
+/// store transaction: a failure leaves neither behind.
 pub fn start_team(
     store: &Store,
     new: NewTeam,
     lead_name: &str,
 ) -> StoreResult<(Team, MintedAgent)> {
-    let team = store.create_team(new)?;
-    let lead = register_agent(
-        store,
-        &team.team_id,
+    let token = mint_token();
+    let (team, agent) = store.create_team_with_lead(
+        new,
         NewAgent {
             name: lead_name.to_string(),
             role: LEAD_ROLE.to_string(),
+            token_hash: Some(hash_token(&token)),
             ..NewAgent::default()
         },
     )?;
-    Ok((team, lead))
+    Ok((team, MintedAgent { agent, token }))
 }
 
 /// Timings and limits of the tool surface.
@@ -135,6 +134,8 @@ pub struct TeamHub {
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) opts: HubOptions,
     waiters: Mutex<HashMap<(String, String), Arc<Notify>>>,
+    /// Per agent: the newest task event its previous `team_wait` looked at.
+    cursors: Mutex<HashMap<(String, String), i64>>,
 }
 
 impl std::fmt::Debug for TeamHub {
@@ -170,6 +171,7 @@ impl TeamHub {
             runtime,
             opts,
             waiters: Mutex::new(HashMap::new()),
+            cursors: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -269,8 +271,43 @@ impl TeamHub {
         Ok((board, relevant))
     }
 
+    /// Where `caller`'s task-event cursor stands: after its previous wait, or at the newest
+    /// event on its first wait (so a new agent is not handed the whole history).
+    async fn cursor(&self, caller: &Caller) -> Result<i64, HubError> {
+        let key = (caller.team_id.clone(), caller.agent_id.clone());
+        if let Some(seq) = self
+            .cursors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(*seq);
+        }
+        let team_id = caller.team_id.clone();
+        let seq = self.pool.run(move |s| s.last_event_seq(&team_id)).await?;
+        Ok(*self
+            .cursors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert(seq))
+    }
+
+    fn advance_cursor(&self, caller: &Caller, seq: i64) {
+        let mut map = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        let at = map
+            .entry((caller.team_id.clone(), caller.agent_id.clone()))
+            .or_insert(seq);
+        *at = (*at).max(seq);
+    }
+
     /// Blocks until a delivery is waiting for `caller` (leased and returned, like a pull),
     /// a board change concerns it, or `timeout` passes (then empty).
+    ///
+    /// Board changes are read from the event log after the caller's cursor, so a change made
+    /// between two waits is reported by the next one instead of being lost. Changes the log
+    /// cannot show (a claim whose lease ran out) are caught by comparing the board with how
+    /// it was when the wait began.
     pub(crate) async fn wait(
         &self,
         caller: &Caller,
@@ -280,6 +317,9 @@ impl TeamHub {
         let deadline = tokio::time::Instant::now() + timeout;
         let notify = self.waiter(&caller.team_id, &caller.agent_id);
         let (start, _) = self.board(caller).await?;
+        let mut cursor = self.cursor(caller).await?;
+        // Tasks the log says changed since the cursor and that might concern the caller.
+        let mut touched: HashSet<String> = HashSet::new();
         loop {
             // Register interest before looking, so a send between the look and the sleep
             // still wakes us.
@@ -292,18 +332,43 @@ impl TeamHub {
                 caller.agent_id.clone(),
                 self.opts.pull_lease,
             );
-            let messages = self
+            let (messages, events) = self
                 .pool
-                .run(move |s| s.pull_inbox(&team_id, &agent_id, max, lease))
+                .run(move |s| {
+                    Ok((
+                        s.pull_inbox(&team_id, &agent_id, max, lease)?,
+                        s.events_of_kind(&team_id, cursor, "task.", 1000)?,
+                    ))
+                })
                 .await?;
             let (now, tasks) = self.board(caller).await?;
+            for e in &events {
+                cursor = cursor.max(e.seq);
+                let Some(id) = e.payload.get("task_id").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                // The caller's own changes are no news to it; what they unblocked may be.
+                if e.agent_id.as_deref() != Some(caller.agent_id.as_str()) {
+                    touched.insert(id.to_string());
+                }
+                // A task that ended, or was handed back, may have made others ready.
+                if e.kind == "task.updated" {
+                    for t in tasks.iter().filter(|t| t.deps.iter().any(|d| d == id)) {
+                        touched.insert(t.task_id.clone());
+                    }
+                }
+            }
             let mut changes: Vec<BoardChange> = Vec::new();
             let mut seen = HashSet::new();
             for t in &tasks {
-                let status = if now.ready.contains(&t.task_id) && !start.ready.contains(&t.task_id)
+                let id = &t.task_id;
+                let status = if now.ready.contains(id)
+                    && (touched.contains(id) || !start.ready.contains(id))
                 {
                     "ready"
-                } else if now.ended.contains(&t.task_id) && !start.ended.contains(&t.task_id) {
+                } else if now.ended.contains(id)
+                    && (touched.contains(id) || !start.ended.contains(id))
+                {
                     if t.status == TaskStatus::Done {
                         "done"
                     } else {
@@ -312,14 +377,15 @@ impl TeamHub {
                 } else {
                     continue;
                 };
-                if seen.insert(t.task_id.clone()) {
+                if seen.insert(id.clone()) {
                     changes.push(BoardChange {
-                        id: t.task_id.clone(),
+                        id: id.clone(),
                         title: t.title.clone(),
                         status: status.to_string(),
                     });
                 }
             }
+            self.advance_cursor(caller, cursor);
             if !messages.is_empty() || !changes.is_empty() {
                 return Ok(WaitFound {
                     messages,

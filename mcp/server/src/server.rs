@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codex_teams_store::{
-    AgentState, Artifact, ArtifactRef, Delivery, NewAgent, NewArtifact, NewTask, NewTeam,
-    Recipient, StoreError, Task, TaskFilter, TaskStatus, TaskUpdate, TeamStatus,
+    AgentState, Artifact, ArtifactRef, Decision, DecisionRecord, Delivery, NewAgent, NewArtifact,
+    NewCandidate, NewDecision, NewTask, NewTeam, Recipient, StoreError, Strategy, Task, TaskFilter,
+    TaskStatus, TaskUpdate, TeamStatus,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -29,7 +30,12 @@ use crate::types::*;
 pub const EVENT_TARGET: &str = "codex_teams::bus";
 
 /// Tools only a lead may call (listed to leads only, refused to workers).
-const LEAD_ONLY: &[&str] = &["team_spawn", "team_finalize"];
+const LEAD_ONLY: &[&str] = &[
+    "team_spawn",
+    "team_finalize",
+    "decision_open",
+    "decision_close",
+];
 
 /// How big a body preview a log line carries (redacted first).
 const PREVIEW_CHARS: usize = 80;
@@ -106,6 +112,66 @@ fn message_out(d: Delivery) -> MessageOut {
         body: d.body,
         n: d.attempts,
     }
+}
+
+fn strategy_of(s: StrategyArg) -> Strategy {
+    match s {
+        StrategyArg::Consensus => Strategy::Consensus,
+        StrategyArg::Lead => Strategy::Lead,
+        StrategyArg::StrictVote => Strategy::StrictVote,
+    }
+}
+
+fn strategy_arg(s: Strategy) -> StrategyArg {
+    match s {
+        Strategy::Consensus => StrategyArg::Consensus,
+        Strategy::Lead => StrategyArg::Lead,
+        Strategy::StrictVote => StrategyArg::StrictVote,
+    }
+}
+
+fn decision_out(d: Decision, candidates: Vec<CandidateOut>, votes: Vec<BallotOut>) -> DecisionOut {
+    DecisionOut {
+        id: d.decision_id,
+        question: d.question,
+        strategy: strategy_arg(d.strategy),
+        status: d.status.as_str().to_string(),
+        voters: d.voters,
+        candidates,
+        votes,
+        winner: d.winner,
+        reason: d.reason,
+        rationale: d.rationale,
+    }
+}
+
+fn record_out(r: DecisionRecord) -> DecisionOut {
+    let candidates = r
+        .candidates
+        .into_iter()
+        .map(|c| CandidateOut {
+            votes: r
+                .tally
+                .iter()
+                .find(|t| t.candidate_id == c.candidate_id)
+                .map_or(0, |t| t.votes),
+            id: c.candidate_id,
+            by: c.proposer,
+            summary: c.summary,
+            artifact: c.artifact_id,
+            artifact_v: c.artifact_version,
+        })
+        .collect();
+    let votes = r
+        .votes
+        .into_iter()
+        .map(|v| BallotOut {
+            by: v.voter,
+            choice: v.candidate_id,
+            comment: v.comment,
+        })
+        .collect();
+    decision_out(r.decision, candidates, votes)
 }
 
 fn state_name(s: AgentState) -> String {
@@ -360,15 +426,20 @@ impl TeamServer {
         let team = self
             .hub
             .with_store(move |s| {
-                let team = s.team(&cc.team_id)?;
-                if team.status != TeamStatus::Running {
-                    return Err(StoreError::Conflict(format!(
-                        "team {} is already {}",
-                        team.team_id,
-                        team_status_name(team.status)
-                    )));
-                }
-                let team = s.set_team_status(&cc.team_id, status)?;
+                // One transaction checks and moves the status: of two finalizes, one wins.
+                let team = s
+                    .set_team_status_if(&cc.team_id, TeamStatus::Running, status)
+                    .map_err(|e| match e {
+                        StoreError::Conflict(_) => match s.team(&cc.team_id) {
+                            Ok(t) => StoreError::Conflict(format!(
+                                "team {} is already {}",
+                                t.team_id,
+                                team_status_name(t.status)
+                            )),
+                            Err(e) => e,
+                        },
+                        other => other,
+                    })?;
                 s.append_event(
                     &cc.team_id,
                     Some(&cc.agent_id),
@@ -937,6 +1008,184 @@ impl TeamServer {
         Ok(Json(ArtifactListOut {
             artifacts: refs.into_iter().map(artifact_ref_out).collect(),
         }))
+    }
+
+    // ------------------------------------------------------------ decisions
+
+    #[tool(
+        description = "Lead only: open a decision between competing results. Members propose candidates and vote; you close it."
+    )]
+    async fn decision_open(
+        &self,
+        Parameters(a): Parameters<DecisionOpenArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<DecisionOut>, ErrorData> {
+        let c = self.lead(&ctx, "decision_open")?;
+        let cc = c.clone();
+        let new = NewDecision {
+            question: a.question,
+            strategy: strategy_of(a.strategy),
+            voters: a.voters,
+        };
+        let d = self
+            .hub
+            .with_store(move |s| s.open_decision(&cc.team_id, &cc.agent_id, new))
+            .await?;
+        tracing::info!(
+            target: EVENT_TARGET,
+            event = "decision.opened",
+            team_id = %c.team_id,
+            agent_id = %c.agent_id,
+            decision_id = %d.decision_id,
+            strategy = d.strategy.as_str(),
+            voters = d.voters.as_ref().map_or(0, Vec::len),
+        );
+        Ok(Json(decision_out(d, Vec::new(), Vec::new())))
+    }
+
+    #[tool(description = "Propose a candidate for an open decision: an artifact and/or a summary.")]
+    async fn decision_propose(
+        &self,
+        Parameters(a): Parameters<DecisionProposeArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ProposeOut>, ErrorData> {
+        let c = self.caller(&ctx)?;
+        if a.artifact_v.is_some() && a.artifact.is_none() {
+            return Err(invalid("artifact_v given without artifact"));
+        }
+        let cc = c.clone();
+        let cand = self
+            .hub
+            .with_store(move |s| {
+                let artifact_id = match a.artifact {
+                    Some(name) if !name.starts_with("art-") => Some(
+                        s.list_artifacts(&cc.team_id)?
+                            .into_iter()
+                            .find(|r| r.name == name)
+                            .map(|r| r.artifact_id)
+                            .ok_or(StoreError::NotFound {
+                                kind: "artifact",
+                                id: name,
+                            })?,
+                    ),
+                    other => other,
+                };
+                let new = NewCandidate {
+                    summary: a.summary.unwrap_or_default(),
+                    artifact_id,
+                    artifact_version: a.artifact_v,
+                };
+                s.propose_candidate(&cc.team_id, &a.decision_id, &cc.agent_id, new)
+            })
+            .await?;
+        tracing::info!(
+            target: EVENT_TARGET,
+            event = "decision.proposed",
+            team_id = %c.team_id,
+            agent_id = %c.agent_id,
+            decision_id = %cand.decision_id,
+            candidate_id = %cand.candidate_id,
+            artifact_id = cand.artifact_id.as_deref().unwrap_or(""),
+            version = cand.artifact_version.unwrap_or(0),
+        );
+        Ok(Json(ProposeOut {
+            id: cand.candidate_id,
+            decision_id: cand.decision_id,
+            artifact: cand.artifact_id,
+            artifact_v: cand.artifact_version,
+        }))
+    }
+
+    #[tool(
+        description = "Vote for a candidate of an open decision. Voting again replaces your vote."
+    )]
+    async fn decision_vote(
+        &self,
+        Parameters(a): Parameters<DecisionVoteArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<VoteOut>, ErrorData> {
+        let c = self.caller(&ctx)?;
+        let cc = c.clone();
+        let (vote, replaced) = self
+            .hub
+            .with_store(move |s| {
+                s.cast_vote(
+                    &cc.team_id,
+                    &a.decision_id,
+                    &cc.agent_id,
+                    &a.candidate_id,
+                    a.comment.as_deref(),
+                )
+            })
+            .await?;
+        tracing::info!(
+            target: EVENT_TARGET,
+            event = "decision.voted",
+            team_id = %c.team_id,
+            agent_id = %c.agent_id,
+            decision_id = %vote.decision_id,
+            candidate_id = %vote.candidate_id,
+            replaced = replaced.as_deref().unwrap_or(""),
+        );
+        Ok(Json(VoteOut {
+            decision_id: vote.decision_id,
+            candidate_id: vote.candidate_id,
+            replaced,
+        }))
+    }
+
+    #[tool(
+        description = "Lead only: close a decision by its strategy and record the outcome. Strategy lead: give your pick."
+    )]
+    async fn decision_close(
+        &self,
+        Parameters(a): Parameters<DecisionCloseArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<DecisionOut>, ErrorData> {
+        let c = self.lead(&ctx, "decision_close")?;
+        let cc = c.clone();
+        let rec = self
+            .hub
+            .with_store(move |s| {
+                s.close_decision(
+                    &cc.team_id,
+                    &a.decision_id,
+                    &cc.agent_id,
+                    a.pick.as_deref(),
+                    a.note.as_deref(),
+                )
+            })
+            .await?;
+        let d = &rec.decision;
+        tracing::info!(
+            target: EVENT_TARGET,
+            event = "decision.closed",
+            team_id = %c.team_id,
+            agent_id = %c.agent_id,
+            decision_id = %d.decision_id,
+            strategy = d.strategy.as_str(),
+            status = d.status.as_str(),
+            winner = d.winner.as_deref().unwrap_or(""),
+            reason = d.reason.as_deref().unwrap_or(""),
+            candidates = rec.candidates.len(),
+            votes = rec.votes.len(),
+        );
+        Ok(Json(record_out(rec)))
+    }
+
+    #[tool(description = "Read a decision: candidates, votes, tally and outcome.")]
+    async fn decision_get(
+        &self,
+        Parameters(a): Parameters<DecisionGetArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<DecisionOut>, ErrorData> {
+        let c = self.caller(&ctx)?;
+        let cc = c.clone();
+        let rec = self
+            .hub
+            .with_store(move |s| s.decision(&cc.team_id, &a.decision_id))
+            .await?;
+        Ok(Json(record_out(rec)))
     }
 }
 

@@ -403,3 +403,145 @@ pub struct ArtifactListOut {
     /// Newest version of each.
     pub artifacts: Vec<ArtifactRefOut>,
 }
+
+// ---------------------------------------------------------------- decisions
+
+/// How a decision is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyArg {
+    Consensus,
+    Lead,
+    StrictVote,
+}
+
+/// Arguments of `decision_open`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionOpenArgs {
+    pub question: String,
+    /// consensus: all votes agree; strict_vote: >half of voters; lead: your pick at close.
+    pub strategy: StrategyArg,
+    /// Agent ids who may vote (default: any member).
+    #[serde(default)]
+    pub voters: Option<Vec<String>>,
+}
+
+/// Arguments of `decision_propose`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionProposeArgs {
+    pub decision_id: String,
+    /// What this candidate is (required without artifact).
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Artifact id or name.
+    #[serde(default)]
+    pub artifact: Option<String>,
+    /// Default: newest.
+    #[serde(default)]
+    pub artifact_v: Option<u32>,
+}
+
+/// Result of `decision_propose`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ProposeOut {
+    /// Candidate id, to vote for.
+    pub id: String,
+    pub decision_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_v: Option<u32>,
+}
+
+/// Arguments of `decision_vote`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionVoteArgs {
+    pub decision_id: String,
+    pub candidate_id: String,
+    /// Short reason.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Result of `decision_vote`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct VoteOut {
+    pub decision_id: String,
+    pub candidate_id: String,
+    /// Your earlier choice this vote replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<String>,
+}
+
+/// Arguments of `decision_close`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionCloseArgs {
+    pub decision_id: String,
+    /// Winning candidate id (strategy lead only, required there).
+    #[serde(default)]
+    pub pick: Option<String>,
+    /// Added to the rationale.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Arguments of `decision_get`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionGetArgs {
+    pub decision_id: String,
+}
+
+/// A candidate with its current votes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct CandidateOut {
+    pub id: String,
+    /// Proposer agent id.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_v: Option<u32>,
+    pub votes: u32,
+}
+
+/// One voter's current vote.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct BallotOut {
+    /// Voter agent id.
+    pub by: String,
+    /// Candidate id.
+    pub choice: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A decision with its candidates and votes (`decision_open`, `decision_close`,
+/// `decision_get`).
+#[derive(Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct DecisionOut {
+    pub id: String,
+    pub question: String,
+    pub strategy: StrategyArg,
+    /// open, decided, or no_decision (closed without a winner).
+    pub status: String,
+    /// Who may vote; absent = any member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voters: Option<Vec<String>>,
+    pub candidates: Vec<CandidateOut>,
+    pub votes: Vec<BallotOut>,
+    /// Winning candidate id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
+    /// unanimous, majority, lead_pick, split, tie, no_majority, incomplete or no_votes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+}

@@ -20,6 +20,11 @@ const TOOLS: &[&str] = &[
     "artifact_publish",
     "artifact_read",
     "artifact_list",
+    "decision_open",
+    "decision_propose",
+    "decision_vote",
+    "decision_close",
+    "decision_get",
 ];
 
 #[test]

@@ -40,7 +40,7 @@ async fn every_tool_over_stdio() {
         .into_iter()
         .map(|t| t.name.to_string())
         .collect();
-    assert_eq!(names.len(), 16, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
     assert!(names.contains(&"team_start".to_string()));
 
     let (code, msg, _) = fails(&lead, "team_status", json!({})).await;
@@ -167,6 +167,32 @@ async fn every_tool_over_stdio() {
     let st = ok(&lead, "team_status", json!({})).await;
     assert_eq!(st["agents"].as_array().unwrap().len(), 3);
     assert_eq!(st["tasks"]["done"], 1);
+
+    // A decision: the stdio lead opens and closes it, the HTTP worker proposes and votes.
+    let d = ok(
+        &lead,
+        "decision_open",
+        json!({"question": "ship notes?", "strategy": "consensus"}),
+    )
+    .await;
+    let cand = ok(
+        &wc,
+        "decision_propose",
+        json!({"decision_id": d["id"], "artifact": "notes"}),
+    )
+    .await;
+    ok(
+        &wc,
+        "decision_vote",
+        json!({"decision_id": d["id"], "candidate_id": cand["id"]}),
+    )
+    .await;
+    let closed = ok(&lead, "decision_close", json!({"decision_id": d["id"]})).await;
+    assert_eq!(closed["winner"], cand["id"]);
+    assert_eq!(
+        ok(&lead, "decision_get", json!({"decision_id": d["id"]})).await,
+        closed
+    );
 
     let fin = ok(
         &lead,

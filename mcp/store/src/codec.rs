@@ -3,7 +3,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::{AgentState, TaskStatus, TeamStatus};
+use crate::{AgentState, DecisionStatus, Strategy, TaskStatus, TeamStatus};
 
 macro_rules! sql_words {
     ($ty:ty, $what:literal, { $($variant:ident => $word:literal),+ $(,)? }) => {
@@ -61,6 +61,18 @@ sql_words!(TaskStatus, "task status", {
     Failed => "failed",
 });
 
+sql_words!(Strategy, "strategy", {
+    Consensus => "consensus",
+    Lead => "lead",
+    StrictVote => "strict_vote",
+});
+
+sql_words!(DecisionStatus, "decision status", {
+    Open => "open",
+    Decided => "decided",
+    NoDecision => "no_decision",
+});
+
 /// Reads a JSON column stored as text.
 pub(crate) fn json_column(text: String) -> rusqlite::Result<serde_json::Value> {
     serde_json::from_str(&text).map_err(|e| {
@@ -85,6 +97,18 @@ mod tests {
         }
         for s in [AgentState::Pending, AgentState::Idle, AgentState::Stopped] {
             assert_eq!(s.as_str().parse::<AgentState>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in [Strategy::Consensus, Strategy::Lead, Strategy::StrictVote] {
+            assert_eq!(s.as_str().parse::<Strategy>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in [
+            DecisionStatus::Open,
+            DecisionStatus::Decided,
+            DecisionStatus::NoDecision,
+        ] {
+            assert_eq!(s.as_str().parse::<DecisionStatus>().unwrap(), s);
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert_eq!(

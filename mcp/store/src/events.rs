@@ -8,6 +8,28 @@ use crate::ids::now_ms;
 use crate::store::{ensure_member, ensure_team, require_text};
 use crate::*;
 
+/// Appends one event inside the caller's transaction, so a change and its log line commit
+/// together. The caller has already checked the team and agent.
+pub(crate) fn log_event(
+    c: &rusqlite::Connection,
+    team_id: &str,
+    agent_id: Option<&str>,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> StoreResult<i64> {
+    c.prepare_cached(
+        "INSERT INTO events (team_id, agent_id, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        team_id,
+        agent_id,
+        kind,
+        payload.to_string(),
+        now_ms()
+    ])?;
+    Ok(c.last_insert_rowid())
+}
+
 impl Store {
     /// Appends to the team's event log; returns its sequence number (global, increasing).
     pub fn append_event(
@@ -31,6 +53,59 @@ impl Store {
             )?
             .execute(params![team_id, agent_id, kind, payload, now])?;
             Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Events of the team after `after_seq` whose kind starts with `kind_prefix` (e.g.
+    /// `"task."`), oldest first, at most `limit`: what a cursor over one part of the log reads
+    /// without wading through the rest.
+    pub fn events_of_kind(
+        &self,
+        team_id: &str,
+        after_seq: i64,
+        kind_prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
+        self.read(|c| {
+            ensure_team(c, team_id)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, team_id, agent_id, kind, payload, at FROM events
+                 WHERE team_id = ?1 AND seq > ?2 AND substr(kind, 1, length(?3)) = ?3
+                 ORDER BY seq LIMIT ?4",
+            )?;
+            let events = stmt
+                .query_map(
+                    params![
+                        team_id,
+                        after_seq,
+                        kind_prefix,
+                        limit.min(i64::MAX as usize) as i64
+                    ],
+                    |r| {
+                        Ok(Event {
+                            seq: r.get(0)?,
+                            team_id: r.get(1)?,
+                            agent_id: r.get(2)?,
+                            kind: r.get(3)?,
+                            payload: json_column(r.get(4)?)?,
+                            at: r.get(5)?,
+                        })
+                    },
+                )?
+                .collect::<Result<_, _>>()?;
+            Ok(events)
+        })
+    }
+
+    /// The sequence number of the team's newest event (0 when it has none): where a new
+    /// cursor starts.
+    pub fn last_event_seq(&self, team_id: &str) -> StoreResult<i64> {
+        self.read(|c| {
+            ensure_team(c, team_id)?;
+            let seq: i64 = c
+                .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE team_id = ?1")?
+                .query_row([team_id], |r| r.get(0))?;
+            Ok(seq)
         })
     }
 
@@ -97,6 +172,69 @@ mod tests {
         assert_eq!(page.len(), 1);
         assert_eq!(page[0].kind, "agent.spawned");
         assert!(s.events(&f.team, s3, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn task_changes_are_logged_and_read_by_kind() {
+        let f = Fixture::new(1);
+        let s = &f.store;
+        let a = &f.agents[0];
+        assert_eq!(s.last_event_seq(&f.team).unwrap(), 0);
+        s.append_event(&f.team, Some(a), "codex.item.updated", &json!({}))
+            .unwrap();
+        let start = s.last_event_seq(&f.team).unwrap();
+        let t = s
+            .create_task(
+                &f.team,
+                a,
+                NewTask {
+                    title: "t".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        s.append_event(&f.team, Some(a), "codex.item.updated", &json!({}))
+            .unwrap();
+        let t = s
+            .claim_task(
+                &f.team,
+                Some(&t.task_id),
+                a,
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap();
+        s.update_task(
+            &f.team,
+            &t.task_id,
+            a,
+            t.version,
+            TaskUpdate {
+                status: Some(TaskStatus::Done),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let got = s.events_of_kind(&f.team, start, "task.", 100).unwrap();
+        assert_eq!(
+            got.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["task.created", "task.claimed", "task.updated"]
+        );
+        assert!(
+            got.iter()
+                .all(|e| e.payload["task_id"] == t.task_id.as_str())
+        );
+        assert_eq!(got[2].payload["status"], "done");
+        assert_eq!(got[2].agent_id.as_deref(), Some(a.as_str()));
+        assert_eq!(s.last_event_seq(&f.team).unwrap(), got[2].seq);
+        let after = s.events_of_kind(&f.team, got[0].seq, "task.", 1).unwrap();
+        assert_eq!(after[0].kind, "task.claimed");
+        assert!(
+            s.events_of_kind(&f.other_team, 0, "task.", 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_not_found(s.events_of_kind("team-nope", 0, "task.", 10), "team");
+        assert_not_found(s.last_event_seq("team-nope"), "team");
     }
 
     #[test]

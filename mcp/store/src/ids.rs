@@ -17,6 +17,8 @@ pub(crate) mod prefix {
     pub const MESSAGE: &str = "msg";
     pub const TASK: &str = "tsk";
     pub const ARTIFACT: &str = "art";
+    pub const DECISION: &str = "dec";
+    pub const CANDIDATE: &str = "cnd";
 }
 
 /// Now, in the store's clock unit.

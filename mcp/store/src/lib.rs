@@ -8,9 +8,11 @@
 //! through the database file (WAL, `busy_timeout`, `BEGIN IMMEDIATE`, bounded retry).
 //! `docs/store.md` describes the schema and the locking strategy.
 
+pub mod arbitration;
 mod artifacts;
 mod bus;
 mod codec;
+mod decisions;
 mod error;
 mod events;
 mod ids;

@@ -245,3 +245,125 @@ impl Default for StoreOptions {
         }
     }
 }
+
+/// How a decision picks between candidates (SPEC §5, arbitration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Every vote counted must name the same candidate.
+    Consensus,
+    /// The lead's pick wins; votes are recorded as advice.
+    Lead,
+    /// A candidate needs more than half of the eligible voters.
+    StrictVote,
+}
+
+/// Where a decision is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionStatus {
+    /// Taking candidates and votes.
+    Open,
+    /// Closed with a winner.
+    Decided,
+    /// Closed without a winner (split, tie, no majority, no votes).
+    NoDecision,
+}
+
+/// A question the team settles by one of the [`Strategy`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision_id: String,
+    pub team_id: String,
+    pub question: String,
+    pub strategy: Strategy,
+    pub status: DecisionStatus,
+    /// The fixed electorate, in the order given; `None` means any member may vote and the
+    /// electorate is whoever voted.
+    pub voters: Option<Vec<String>>,
+    pub created_by: String,
+    /// The winning candidate once decided.
+    pub winner: Option<String>,
+    /// Machine word for the outcome (see [`Outcome::reason`]), once closed.
+    pub reason: Option<String>,
+    /// One human-readable line on why, once closed.
+    pub rationale: Option<String>,
+    pub closed_by: Option<String>,
+    pub created_at: Millis,
+    pub closed_at: Option<Millis>,
+}
+
+/// One competing result put up for a decision: a reference to an artifact version and/or
+/// a short summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub candidate_id: String,
+    pub decision_id: String,
+    pub team_id: String,
+    pub proposer: String,
+    pub artifact_id: Option<String>,
+    pub artifact_version: Option<u32>,
+    pub summary: String,
+    pub created_at: Millis,
+}
+
+/// A voter's current choice in a decision (a re-vote replaces it; the event log keeps each
+/// cast).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    pub decision_id: String,
+    pub team_id: String,
+    pub voter: String,
+    pub candidate_id: String,
+    pub comment: Option<String>,
+    pub cast_at: Millis,
+}
+
+/// What a caller gives to open a decision.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    pub question: String,
+    pub strategy: Strategy,
+    /// Fixed electorate (agent ids of the team); `None` lets every member vote.
+    pub voters: Option<Vec<String>>,
+}
+
+/// What a caller gives to propose a candidate: an artifact reference, a summary, or both.
+#[derive(Debug, Clone, Default)]
+pub struct NewCandidate {
+    pub summary: String,
+    pub artifact_id: Option<String>,
+    /// Default: the artifact's newest version at proposal time.
+    pub artifact_version: Option<u32>,
+}
+
+/// Votes one candidate got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TallyEntry {
+    pub candidate_id: String,
+    pub votes: u32,
+}
+
+/// The result of [`crate::arbitration::decide`]: who won (if anyone), the count, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub winner: Option<String>,
+    /// Every candidate in proposal order with its counted votes.
+    pub tally: Vec<TallyEntry>,
+    /// `unanimous`, `majority`, `lead_pick` (winner) or `split`, `tie`, `no_majority`,
+    /// `incomplete`, `no_votes` (no winner).
+    pub reason: String,
+    pub rationale: String,
+}
+
+/// A decision with everything needed to audit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub decision: Decision,
+    /// In proposal order.
+    pub candidates: Vec<Candidate>,
+    /// In the order they were (last) cast.
+    pub votes: Vec<Vote>,
+    /// Current counts (for an open decision) or the counts it was closed with.
+    pub tally: Vec<TallyEntry>,
+}

@@ -166,9 +166,78 @@ CREATE INDEX usage_by_agent ON usage (team_id, agent_id);
 CREATE INDEX deliveries_unacked ON deliveries (recipient, msg_seq) WHERE acked_at IS NULL;
 "#;
 
+/// v3: arbitration. A decision, its fixed electorate (if any), the candidates put up for
+/// it and one current vote per voter. Composite keys keep every row inside its team and a
+/// vote inside its decision, even through raw SQL.
+pub(crate) const V3: &str = r#"
+CREATE TABLE decisions (
+    decision_id TEXT PRIMARY KEY,
+    team_id     TEXT NOT NULL REFERENCES teams (team_id),
+    question    TEXT NOT NULL,
+    strategy    TEXT NOT NULL CHECK (strategy IN ('consensus', 'lead', 'strict_vote')),
+    status      TEXT NOT NULL CHECK (status IN ('open', 'decided', 'no_decision')),
+    fixed_voters INTEGER NOT NULL CHECK (fixed_voters IN (0, 1)),
+    created_by  TEXT NOT NULL,
+    winner      TEXT,
+    reason      TEXT,
+    rationale   TEXT,
+    tally       TEXT,
+    closed_by   TEXT,
+    created_at  INTEGER NOT NULL,
+    closed_at   INTEGER,
+    UNIQUE (team_id, decision_id),
+    FOREIGN KEY (team_id, created_by) REFERENCES agents (team_id, agent_id),
+    FOREIGN KEY (team_id, closed_by) REFERENCES agents (team_id, agent_id),
+    FOREIGN KEY (team_id, decision_id, winner)
+        REFERENCES candidates (team_id, decision_id, candidate_id)
+        DEFERRABLE INITIALLY DEFERRED
+);
+
+CREATE TABLE decision_voters (
+    decision_id TEXT NOT NULL,
+    agent_id    TEXT NOT NULL,
+    team_id     TEXT NOT NULL,
+    pos         INTEGER NOT NULL,
+    PRIMARY KEY (decision_id, agent_id),
+    FOREIGN KEY (team_id, decision_id) REFERENCES decisions (team_id, decision_id),
+    FOREIGN KEY (team_id, agent_id) REFERENCES agents (team_id, agent_id)
+) WITHOUT ROWID;
+
+CREATE TABLE candidates (
+    candidate_id     TEXT PRIMARY KEY,
+    decision_id      TEXT NOT NULL,
+    team_id          TEXT NOT NULL,
+    proposer         TEXT NOT NULL,
+    artifact_id      TEXT,
+    artifact_version INTEGER,
+    summary          TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    UNIQUE (team_id, decision_id, candidate_id),
+    CHECK ((artifact_id IS NULL) = (artifact_version IS NULL)),
+    FOREIGN KEY (team_id, decision_id) REFERENCES decisions (team_id, decision_id),
+    FOREIGN KEY (team_id, proposer) REFERENCES agents (team_id, agent_id),
+    FOREIGN KEY (team_id, artifact_id) REFERENCES artifacts (team_id, artifact_id),
+    FOREIGN KEY (artifact_id, artifact_version) REFERENCES artifact_versions (artifact_id, version)
+);
+CREATE INDEX candidates_by_decision ON candidates (decision_id);
+
+CREATE TABLE votes (
+    decision_id  TEXT NOT NULL,
+    voter        TEXT NOT NULL,
+    team_id      TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    comment      TEXT,
+    cast_at      INTEGER NOT NULL,
+    PRIMARY KEY (decision_id, voter),
+    FOREIGN KEY (team_id, voter) REFERENCES agents (team_id, agent_id),
+    FOREIGN KEY (team_id, decision_id, candidate_id)
+        REFERENCES candidates (team_id, decision_id, candidate_id)
+) WITHOUT ROWID;
+"#;
+
 /// The steps in order: `MIGRATIONS[i]` takes the file to version `i + 1`. Append only;
 /// never edit a shipped step.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -254,9 +323,110 @@ mod tests {
         .unwrap();
     }
 
+    /// A file as a v2 build left it: v1 data, the v2 steps, and a usage row.
+    fn make_v2(path: &std::path::Path) {
+        make_v1(path);
+        let c = Connection::open(path).unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        c.execute_batch(V2).unwrap();
+        c.execute_batch(
+            "INSERT INTO usage (team_id, agent_id, input_tokens, cached_input_tokens,
+                                output_tokens, reasoning_output_tokens, at)
+                 VALUES ('team-1', 'agt-b', 100, 40, 10, 5, 6);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+
+    fn integrity_and_keys_ok(s: &Store) {
+        let ok: String = s
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        let fk_violations = s
+            .conn
+            .prepare("PRAGMA foreign_key_check")
+            .unwrap()
+            .query_map([], |_| Ok(()))
+            .unwrap()
+            .count();
+        assert_eq!(fk_violations, 0);
+    }
+
     #[test]
     fn ships_more_than_one_step() {
-        const { assert!(SCHEMA_VERSION >= 2) };
+        const { assert!(SCHEMA_VERSION >= 3) };
+    }
+
+    #[test]
+    fn v2_file_upgrades_to_v3_with_its_data_intact() {
+        let db = TestDb::new();
+        make_v2(&db.path);
+        let s = Store::open(&db.path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        // v2 data survives
+        assert_eq!(
+            s.agent_usage("team-1", "agt-b").unwrap(),
+            Usage {
+                input_tokens: 100,
+                cached_input_tokens: 40,
+                output_tokens: 10,
+                reasoning_output_tokens: 5
+            }
+        );
+        assert_eq!(s.team("team-1").unwrap().goal, "old goal");
+        assert_eq!(s.pending_count("team-1", "agt-b").unwrap(), 1);
+        assert_eq!(s.ready_tasks("team-1").unwrap()[0].task_id, "tsk-2");
+        assert_eq!(
+            s.read_artifact("team-1", "art-1", None).unwrap().content,
+            "old"
+        );
+        // and v3's decisions work on it, pointing at the old rows
+        let d = s
+            .open_decision(
+                "team-1",
+                "agt-a",
+                NewDecision {
+                    question: "keep the old plan?".into(),
+                    strategy: Strategy::Consensus,
+                    voters: Some(vec!["agt-b".into()]),
+                },
+            )
+            .unwrap();
+        let cand = s
+            .propose_candidate(
+                "team-1",
+                &d.decision_id,
+                "agt-b",
+                NewCandidate {
+                    artifact_id: Some("art-1".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(cand.artifact_version, Some(1));
+        s.cast_vote("team-1", &d.decision_id, "agt-b", &cand.candidate_id, None)
+            .unwrap();
+        let rec = s
+            .close_decision("team-1", &d.decision_id, "agt-a", None, None)
+            .unwrap();
+        assert_eq!(rec.decision.winner, Some(cand.candidate_id));
+        let kinds: Vec<String> = s
+            .events("team-1", 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds[0], "team.started");
+        assert_eq!(kinds.last().map(String::as_str), Some("decision.closed"));
+        integrity_and_keys_ok(&s);
+        drop(s);
+        // reopening is a no-op
+        assert_eq!(
+            Store::open(&db.path).unwrap().schema_version().unwrap(),
+            SCHEMA_VERSION
+        );
     }
 
     #[test]

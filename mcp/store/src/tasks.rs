@@ -4,11 +4,16 @@
 //! claimed task whose lease has run out (its claimant is presumed dead). Every write runs
 //! in one `BEGIN IMMEDIATE` transaction, so of concurrent claimants exactly one sees the
 //! task ready and wins; the others see it claimed.
+//!
+//! Creating, claiming and updating a task each append an event (`task.created`,
+//! `task.claimed`, `task.updated`) in the same transaction, so a reader of the log (a
+//! waiting agent's cursor, `replay`) sees every board change in commit order.
 
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 
+use crate::events::log_event;
 use crate::ids::{lease_ms, new_id, now_ms, prefix};
 use crate::store::{ensure_member, ensure_team, require_text, within_limit};
 use crate::*;
@@ -229,7 +234,15 @@ impl Store {
             for dep in &new.deps {
                 add_dep(c, team_id, &task_id, dep)?;
             }
-            load_task(c, team_id, &task_id)
+            let t = load_task(c, team_id, &task_id)?;
+            log_event(
+                c,
+                team_id,
+                Some(created_by),
+                "task.created",
+                &serde_json::json!({ "task_id": task_id, "title": t.title, "deps": t.deps }),
+            )?;
+            Ok(t)
         })
     }
 
@@ -306,7 +319,15 @@ impl Store {
                  WHERE task_id = ?1",
             )?
             .execute(params![task_id, agent_id, now + lease, now])?;
-            load_task(c, team_id, &task_id)
+            let t = load_task(c, team_id, &task_id)?;
+            log_event(
+                c,
+                team_id,
+                Some(agent_id),
+                "task.claimed",
+                &serde_json::json!({ "task_id": task_id, "version": t.version }),
+            )?;
+            Ok(t)
         })
     }
 
@@ -405,7 +426,20 @@ impl Store {
                 result_version,
                 now
             ])?;
-            load_task(c, team_id, task_id)
+            let t = load_task(c, team_id, task_id)?;
+            log_event(
+                c,
+                team_id,
+                Some(agent_id),
+                "task.updated",
+                &serde_json::json!({
+                    "task_id": task_id,
+                    "status": t.status,
+                    "version": t.version,
+                    "artifact_id": t.result_artifact,
+                }),
+            )?;
+            Ok(t)
         })
     }
 

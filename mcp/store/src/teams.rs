@@ -87,22 +87,114 @@ fn sum_usage(conn: &Connection, team_id: &str, agent_id: Option<&str>) -> StoreR
     Ok(usage)
 }
 
+fn team_config(new: &NewTeam) -> StoreResult<String> {
+    require_text("team goal", &new.goal)?;
+    serde_json::to_string(&new.config)
+        .map_err(|e| StoreError::Invalid(format!("team config is not JSON: {e}")))
+}
+
+fn insert_team(
+    c: &Connection,
+    team_id: &str,
+    new: &NewTeam,
+    config: &str,
+    now: Millis,
+) -> StoreResult<Team> {
+    c.prepare_cached(
+        "INSERT INTO teams (team_id, goal, cwd, profile, config, status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        team_id,
+        new.goal,
+        new.cwd,
+        new.profile,
+        config,
+        TeamStatus::Running,
+        now
+    ])?;
+    load_team(c, team_id)
+}
+
+fn check_new_agent(new: &NewAgent) -> StoreResult<()> {
+    require_text("agent name", &new.name)?;
+    require_text("agent role", &new.role)
+}
+
+/// Inserts an agent into an existing team, refusing a taken name or token hash.
+fn insert_agent(
+    c: &Connection,
+    team_id: &str,
+    agent_id: &str,
+    new: &NewAgent,
+    now: Millis,
+) -> StoreResult<Agent> {
+    let taken = c
+        .prepare_cached("SELECT agent_id FROM agents WHERE team_id = ?1 AND name = ?2")?
+        .query_row(params![team_id, new.name], |r| r.get::<_, String>(0))
+        .optional()?;
+    if let Some(other) = taken {
+        return Err(StoreError::Conflict(format!(
+            "team {team_id} already has an agent named '{}' ({other})",
+            new.name
+        )));
+    }
+    if let Some(hash) = &new.token_hash {
+        let used = c
+            .prepare_cached("SELECT 1 FROM agents WHERE token_hash = ?1")?
+            .query_row([hash], |_| Ok(()))
+            .optional()?;
+        if used.is_some() {
+            return Err(StoreError::Conflict(
+                "that token hash already belongs to another agent".into(),
+            ));
+        }
+    }
+    c.prepare_cached(
+        "INSERT INTO agents (agent_id, team_id, name, role, state, model, brief, token_hash,
+                             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        agent_id,
+        team_id,
+        new.name,
+        new.role,
+        AgentState::Pending,
+        new.model,
+        new.brief,
+        new.token_hash,
+        now
+    ])?;
+    load_agent(c, team_id, agent_id)
+}
+
 impl Store {
     /// Starts a team (status `running`); the goal is required because every later summary
     /// and replay is keyed on what the team was for.
     pub fn create_team(&self, new: NewTeam) -> StoreResult<Team> {
-        require_text("team goal", &new.goal)?;
-        let config = serde_json::to_string(&new.config)
-            .map_err(|e| StoreError::Invalid(format!("team config is not JSON: {e}")))?;
+        let config = team_config(&new)?;
         let team_id = new_id(prefix::TEAM);
         let now = now_ms();
+        self.write(|c| insert_team(c, &team_id, &new, &config, now))
+    }
+
+    /// Creates a team and its lead in one transaction, so no reader ever sees a team
+    /// without its lead and a failure leaves neither behind.
+    pub fn create_team_with_lead(
+        &self,
+        team: NewTeam,
+        lead: NewAgent,
+    ) -> StoreResult<(Team, Agent)> {
+        let config = team_config(&team)?;
+        check_new_agent(&lead)?;
+        let team_id = new_id(prefix::TEAM);
+        let agent_id = new_id(prefix::AGENT);
+        let now = now_ms();
         self.write(|c| {
-            c.prepare_cached(
-                "INSERT INTO teams (team_id, goal, cwd, profile, config, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            )?
-            .execute(params![team_id, new.goal, new.cwd, new.profile, config, TeamStatus::Running, now])?;
-            load_team(c, &team_id)
+            let t = insert_team(c, &team_id, &team, &config, now)?;
+            let a = insert_agent(c, &team_id, &agent_id, &lead, now)?;
+            Ok((t, a))
         })
     }
 
@@ -139,53 +231,40 @@ impl Store {
         })
     }
 
+    /// Moves a team from `expected` to `status` only if it is still at `expected`, checked
+    /// and written in one transaction: of two concurrent finalizes exactly one succeeds and
+    /// the other gets `Conflict` naming the status it found.
+    pub fn set_team_status_if(
+        &self,
+        team_id: &str,
+        expected: TeamStatus,
+        status: TeamStatus,
+    ) -> StoreResult<Team> {
+        let now = now_ms();
+        self.write(|c| {
+            let team = load_team(c, team_id)?;
+            if team.status != expected {
+                return Err(StoreError::Conflict(format!(
+                    "team {team_id} is {}, not {}",
+                    team.status.as_str(),
+                    expected.as_str()
+                )));
+            }
+            c.prepare_cached("UPDATE teams SET status = ?2, updated_at = ?3 WHERE team_id = ?1")?
+                .execute(params![team_id, status, now])?;
+            load_team(c, team_id)
+        })
+    }
+
     /// Adds a member (state `pending`). Names are unique within a team so agents can be
     /// addressed by name; a second agent with the same name is a conflict.
     pub fn add_agent(&self, team_id: &str, new: NewAgent) -> StoreResult<Agent> {
-        require_text("agent name", &new.name)?;
-        require_text("agent role", &new.role)?;
+        check_new_agent(&new)?;
         let agent_id = new_id(prefix::AGENT);
         let now = now_ms();
         self.write(|c| {
             ensure_team(c, team_id)?;
-            let taken = c
-                .prepare_cached("SELECT agent_id FROM agents WHERE team_id = ?1 AND name = ?2")?
-                .query_row(params![team_id, new.name], |r| r.get::<_, String>(0))
-                .optional()?;
-            if let Some(other) = taken {
-                return Err(StoreError::Conflict(format!(
-                    "team {team_id} already has an agent named '{}' ({other})",
-                    new.name
-                )));
-            }
-            if let Some(hash) = &new.token_hash {
-                let used = c
-                    .prepare_cached("SELECT 1 FROM agents WHERE token_hash = ?1")?
-                    .query_row([hash], |_| Ok(()))
-                    .optional()?;
-                if used.is_some() {
-                    return Err(StoreError::Conflict(
-                        "that token hash already belongs to another agent".into(),
-                    ));
-                }
-            }
-            c.prepare_cached(
-                "INSERT INTO agents (agent_id, team_id, name, role, state, model, brief, token_hash,
-                                     created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-            )?
-            .execute(params![
-                agent_id,
-                team_id,
-                new.name,
-                new.role,
-                AgentState::Pending,
-                new.model,
-                new.brief,
-                new.token_hash,
-                now
-            ])?;
-            load_agent(c, team_id, &agent_id)
+            insert_agent(c, team_id, &agent_id, &new, now)
         })
     }
 
@@ -343,6 +422,73 @@ mod tests {
             .map(|t| t.team_id)
             .collect();
         assert_eq!(ids, vec![t.team_id, b.team_id]);
+    }
+
+    #[test]
+    fn team_and_lead_are_created_together_or_not_at_all() {
+        let db = TestDb::new();
+        let s = Store::open(&db.path).unwrap();
+        let lead = |hash: &str| NewAgent {
+            name: "lead".into(),
+            role: "lead".into(),
+            token_hash: Some(hash.into()),
+            ..Default::default()
+        };
+        let goal = |g: &str| NewTeam {
+            goal: g.into(),
+            ..Default::default()
+        };
+        let (t, a) = s.create_team_with_lead(goal("g"), lead("h1")).unwrap();
+        assert_eq!(a.team_id, t.team_id);
+        assert_eq!(s.list_agents(&t.team_id).unwrap(), vec![a.clone()]);
+        assert_eq!(s.agent_by_token_hash("h1").unwrap(), a);
+        // The lead cannot be added (its token hash is taken): no team is left behind.
+        let err = s.create_team_with_lead(goal("g2"), lead("h1")).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        let err = s
+            .create_team_with_lead(goal("g3"), NewAgent::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("agent name"), "{err}");
+        assert_eq!(s.list_teams().unwrap(), vec![t]);
+    }
+
+    #[test]
+    fn conditional_status_change_lets_one_finalize_win() {
+        let f = Fixture::new(0);
+        let s = &f.store;
+        let t = s
+            .set_team_status_if(&f.team, TeamStatus::Running, TeamStatus::Finalized)
+            .unwrap();
+        assert_eq!(t.status, TeamStatus::Finalized);
+        let err = s
+            .set_team_status_if(&f.team, TeamStatus::Running, TeamStatus::Failed)
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("is finalized, not running")),
+            "{err}"
+        );
+        assert_eq!(s.team(&f.team).unwrap().status, TeamStatus::Finalized);
+        assert_not_found(
+            s.set_team_status_if("team-nope", TeamStatus::Running, TeamStatus::Stopped),
+            "team",
+        );
+        // Concurrent: eight connections race, exactly one wins.
+        let path = f.db.path.clone();
+        let team = f.other_team.clone();
+        let wins: usize = (0..8)
+            .map(|_| {
+                let (path, team) = (path.clone(), team.clone());
+                std::thread::spawn(move || {
+                    let s = Store::open(&path).unwrap();
+                    s.set_team_status_if(&team, TeamStatus::Running, TeamStatus::Finalized)
+                        .is_ok() as usize
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(wins, 1);
     }
 
     #[test]

@@ -147,6 +147,12 @@ pub fn snapshot(db: &std::path::Path) -> Value {
             "tasks": s.list_tasks(&t.team_id, &TaskFilter::default()).unwrap(),
             "artifacts": s.list_artifacts(&t.team_id).unwrap(),
             "events": s.events(&t.team_id, 0, 100_000).unwrap(),
+            "decisions": s
+                .list_decisions(&t.team_id)
+                .unwrap()
+                .iter()
+                .map(|d| s.decision(&t.team_id, &d.decision_id).unwrap())
+                .collect::<Vec<_>>(),
         }));
     }
     Value::Array(out)
