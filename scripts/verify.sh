@@ -15,3 +15,10 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== smoke (scripts/smoke.sh small|medium|high)"
+passed=0
+for level in small medium high; do
+  bash scripts/smoke.sh "$level"
+  passed=$((passed + 1))
+done
+echo "smoke: $passed passed, 0 failed"

@@ -24,6 +24,15 @@ pub enum Command {
     /// Check or show a team profile (fan-out, budget, timeouts, roles).
     #[command(subcommand)]
     Profile(crate::policy::cli::ProfileCommand),
+    /// Run a team headless: a lead codex and the workers it asks for, until done.
+    Run(crate::supervisor::run::RunArgs),
+    /// Continue a team whose supervisor died or was interrupted.
+    Resume(crate::supervisor::resume::ResumeArgs),
+    /// Show teams, or one team's agents, tasks and usage.
+    Status(crate::supervisor::status::StatusArgs),
+    /// Internal: the watcher that kills a dead supervisor's leftover children.
+    #[command(name = "__reap", hide = true)]
+    Reap { tag: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,14 +41,28 @@ pub enum BenchCommand {
     Bus(crate::bench_bus::BenchBusArgs),
 }
 
+/// `codex-teams mcp` with the supervisor attached, so `team_spawn` starts real workers.
+fn run_mcp(args: codex_teams_mcp::cli::McpArgs) -> anyhow::Result<()> {
+    let db = match &args.db {
+        Some(p) => p.clone(),
+        None => codex_teams_mcp::cli::default_db_path()?,
+    };
+    let runtime = crate::supervisor::runtime::mcp_runtime(db)?;
+    codex_teams_mcp::cli::run_with_runtime(args, runtime)
+}
+
 /// Parses the command line, runs the command, and maps errors to a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
         Command::MockModel(args) => codex_teams_mock_model::cli::run(args),
-        Command::Mcp(args) => codex_teams_mcp::cli::run(args),
+        Command::Mcp(args) => run_mcp(args),
         Command::Profile(cmd) => crate::policy::cli::run(cmd),
+        Command::Run(args) => crate::supervisor::run::run(args),
+        Command::Resume(args) => crate::supervisor::resume::run(args),
+        Command::Status(args) => crate::supervisor::status::run(args),
+        Command::Reap { tag } => crate::supervisor::reaper::reap_main(&tag),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,12 +1,23 @@
 //! The process-owning core of the supervisor (SPEC §3): child processes and their groups,
 //! codex's JSONL event stream, the six-slot worker cap, model inheritance and the
-//! `codex exec` command line. Wiring these to the store and the bus comes on top.
+//! `codex exec` command line; on top, the [`runtime::Supervisor`] that implements the MCP
+//! layer's `Runtime` with real workers, and the `run`, `resume` and `status` commands.
 
 pub mod command;
 pub mod events;
 pub mod guardian;
+pub mod home;
 pub mod model;
 pub mod process;
+pub mod progress;
+pub mod prompts;
+pub mod reaper;
+pub mod resume;
+pub mod run;
+pub mod runtime;
 pub mod slots;
+pub mod status;
+pub mod summary;
 #[cfg(test)]
 mod testutil;
+pub mod worker;

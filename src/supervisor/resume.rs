@@ -1,0 +1,159 @@
+//! `codex-teams resume TEAM_ID`: continues a run whose supervisor died or was interrupted.
+//! Everything needed is in the store (agents, thread ids, tasks, messages) plus the agents'
+//! tokens saved next to it; the bus is served again on a new port and every resumed codex
+//! thread gets the new URL through its `-c` flags.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use codex_teams_store::{AgentState, Store, TeamStatus, Usage as StoreUsage};
+
+use super::events::Usage;
+use super::home::TeamsHome;
+use super::prompts;
+use super::run::{CommonArgs, Ending, Session, init_logs, sweep_stale};
+use super::runtime::{Phase, Supervisor};
+use crate::policy::Profile;
+use crate::policy::roles::LEAD;
+
+/// Options of `codex-teams resume`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResumeArgs {
+    /// The team to continue (see `codex-teams status`).
+    pub team_id: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn usage_of(u: StoreUsage) -> Usage {
+    let c = |v: i64| v.max(0) as u64;
+    Usage {
+        input_tokens: c(u.input_tokens),
+        cached_input_tokens: c(u.cached_input_tokens),
+        output_tokens: c(u.output_tokens),
+        reasoning_output_tokens: c(u.reasoning_output_tokens),
+        ..Usage::default()
+    }
+}
+
+/// `codex-teams resume`.
+pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
+    let home = TeamsHome::locate()?;
+    let store = Store::open(&home.store_path())?;
+    let team = store
+        .team(&args.team_id)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if matches!(team.status, TeamStatus::Finalized | TeamStatus::Failed) {
+        bail!(
+            "team {} has already ended ({:?}); nothing to resume",
+            team.team_id,
+            team.status
+        );
+    }
+    if let Some(pid) = home.owner_alive(&team.team_id) {
+        bail!(
+            "team {} is still supervised by a running codex-teams (pid {pid})",
+            team.team_id
+        );
+    }
+    let mut profile = Profile::load(&team.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::run::apply_max_threads(&mut profile, args.common.max_threads)?;
+    drop(store);
+    let guard = init_logs(&home, "run")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let started = Instant::now();
+        sweep_stale(&home, &home.store_path()).await?;
+        home.claim_owner(&team.team_id)?;
+        let tokens = home.load_tokens(&team.team_id)?;
+        // A team started on a scripted model continues on it unless told otherwise.
+        let mut common = args.common.clone();
+        if common.scenario.is_none()
+            && let Some(p) = team.config.get("scenario").and_then(|v| v.as_str())
+        {
+            common.scenario = Some(p.into());
+        }
+        let mut session = Session::open(&common, profile, Some(guard), home, false).await?;
+        let team_id = team.team_id.clone();
+        let t = team_id.clone();
+        let (agents, usages, pendings) = session
+            .hub
+            .with_store(move |s| {
+                s.set_team_status(&t, TeamStatus::Running)?;
+                let agents = s.list_agents(&t)?;
+                let mut usages = Vec::new();
+                let mut pendings = Vec::new();
+                for a in &agents {
+                    usages.push(s.agent_usage(&t, &a.agent_id)?);
+                    pendings.push(s.pending_count(&t, &a.agent_id)?);
+                }
+                Ok((agents, usages, pendings))
+            })
+            .await?;
+        let sup = session.supervisor.clone();
+        let lead = agents.iter().find(|a| a.role == LEAD);
+        sup.adopt_team(&team_id, &team.goal, &team.cwd, lead.map(|a| a.agent_id.as_str()));
+        if !session.json {
+            eprintln!(
+                "codex-teams: resuming team {team_id} ({} agents)",
+                agents.len()
+            );
+        }
+        let mut to_resume = Vec::new();
+        let mut to_start = Vec::new();
+        for ((a, u), pending) in agents.iter().zip(usages).zip(pendings) {
+            let Some(token) = tokens.get(&a.agent_id).cloned() else {
+                tracing::warn!(target: "codex_teams::supervisor", event = "resume.no_token", team_id = %team_id, agent_id = %a.agent_id);
+                if !matches!(a.state, AgentState::Stopped | AgentState::Failed) {
+                    let (t, id) = (team_id.clone(), a.agent_id.clone());
+                    session
+                        .hub
+                        .with_store(move |s| s.set_agent_state(&t, &id, AgentState::Failed, None, None))
+                        .await?;
+                }
+                continue;
+            };
+            let totals = usage_of(u);
+            let (phase, first_prompt) = match (a.state, &a.thread_id) {
+                (AgentState::Stopped, _) => (Phase::Stopped, None),
+                (AgentState::Failed, _) => (Phase::Failed, None),
+                (AgentState::Running, Some(_)) => {
+                    to_resume.push((a.agent_id.clone(), prompts::restart_nudge(pending)));
+                    (Phase::Idle, None)
+                }
+                (_, Some(_)) => (Phase::Idle, None),
+                (_, None) if a.role == LEAD => {
+                    to_start.push(a.agent_id.clone());
+                    let instructions = session.profile.role(LEAD).map(|r| r.instructions).unwrap_or_default();
+                    (
+                        Phase::Queued,
+                        Some(prompts::lead_prompt(&instructions, &team.goal, &team_id, &a.agent_id)),
+                    )
+                }
+                (_, None) => (Phase::Queued, None),
+            };
+            let _ = Supervisor::phase_of(a.state);
+            // pending_seen 0: an idle agent with waiting messages is resumed at once.
+            sup.adopt_agent(a, token, phase, totals, first_prompt, 0);
+        }
+        for id in to_start {
+            sup.start_first_turn(&id)?;
+        }
+        for (id, msg) in to_resume {
+            sup.resume_now(&id, msg);
+        }
+        let ending = session.drive(&team_id).await?;
+        let summary = session.finish(&team_id, &ending, started).await?;
+        session.print(&summary)?;
+        if let Some(m) = session.mock.take() {
+            m.shutdown().await;
+        }
+        match ending {
+            Ending::Finalized if summary.status == "finalized" => Ok(()),
+            _ => bail!("the run ended {}: {}", summary.status, summary.reason),
+        }
+    })
+}

@@ -1,0 +1,1416 @@
+//! The supervisor's implementation of [`codex_teams_mcp::Runtime`]: it turns the MCP
+//! layer's requests (`team_spawn`, a message for an agent, `team_finalize`) into real
+//! `codex exec` children under the six-slot cap, and runs the control loop that resumes
+//! idle agents, retires idle workers and stops workers when a team ends.
+//!
+//! Calls from the MCP layer never block: `spawn` decides admission from a quick store read
+//! and queues; everything with a process happens in tasks. One [`Supervisor`] serves every
+//! team of its process (`run` has one team; `codex-teams mcp` may start several).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use codex_teams_mcp::{HttpServer, HubOptions, Runtime, SpawnRequest, TeamHub, serve_http};
+use codex_teams_store::{
+    AgentState, Recipient, Store, StoreOptions, Task, TaskFilter, TaskStatus, TeamStatus,
+};
+use tokio::sync::{Notify, OnceCell};
+
+use super::command::{ExecCommand, SandboxMode, TOKEN_ENV, TeamEndpoint};
+use super::events::{Usage, UsageMeter};
+use super::home::TeamsHome;
+use super::model::{self, ModelInputs, RoleOverride};
+use super::process::{self, Pgid};
+use super::prompts;
+use super::slots::WorkerSlots;
+use super::worker::{self, TurnOutcome, TurnSpec};
+use crate::policy::budget::{self, TurnKind as BudgetTurn, Verdict};
+use crate::policy::fanout::{self, Admission, FanoutInput, TaskSize};
+use crate::policy::roles::{LEAD, Sandbox};
+use crate::policy::{Profile, guard};
+
+/// Environment variable naming the agent on every child (for `/proc` lookups and tests).
+pub const AGENT_ENV: &str = "CODEX_TEAMS_AGENT_ID";
+/// Environment variable naming the agent's role on every child.
+pub const ROLE_ENV: &str = "CODEX_TEAMS_ROLE";
+
+/// How the supervisor runs its children.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    /// The codex binary.
+    pub codex_bin: PathBuf,
+    /// `$CODEX_HOME` for model inheritance (children inherit the environment as is).
+    pub codex_home: Option<PathBuf>,
+    /// Scripted model server (`--scenario`): every child is pointed at it.
+    pub scripted_base_url: Option<String>,
+    /// `--model`: wins over the lead's session model and the codex config.
+    pub explicit_model: Option<String>,
+    /// The team profile (fan-out, budget, timeouts, roles).
+    pub profile: Profile,
+    /// Worker cap (1..=6), at most the profile's `max_threads`.
+    pub max_threads: usize,
+    /// Where tokens are kept for `resume`.
+    pub home: TeamsHome,
+    /// The store file.
+    pub store_path: PathBuf,
+    /// SIGTERM-to-SIGKILL grace when stopping a child.
+    pub grace: Duration,
+    /// After `team_finalize`, how long running workers may finish their turn before they
+    /// are stopped (their last requests are then still counted).
+    pub drain: Duration,
+    /// The lead is not our child (interactive `codex-teams mcp`): never start or resume it.
+    pub lead_external: bool,
+    /// Control-loop period.
+    pub tick: Duration,
+    /// `--sandbox`: replaces every role's sandbox (only when codex's sandbox cannot run here).
+    pub sandbox_override: Option<Sandbox>,
+    /// The reaper's tag, set on every child (see [`super::reaper`]).
+    pub reaper_tag: Option<String>,
+}
+
+/// Where an agent is, as far as this process knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Asked for, not admitted yet (the fan-out policy said wait).
+    Queued,
+    /// Admitted: waiting for a slot or starting.
+    Starting,
+    /// Its codex process runs.
+    Running,
+    /// Turn ended, resumable by thread id.
+    Idle,
+    /// Retired or stopped.
+    Stopped,
+    /// Its process failed or it was refused.
+    Failed,
+}
+
+impl Phase {
+    /// Holds (or is about to hold) a process.
+    pub fn busy(self) -> bool {
+        matches!(self, Phase::Starting | Phase::Running)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum TurnKind {
+    First(String),
+    Resume(String),
+}
+
+#[derive(Debug)]
+struct AgentRt {
+    team_id: String,
+    agent_id: String,
+    name: String,
+    role: String,
+    brief: String,
+    token: String,
+    /// The lead's session model recorded with the spawn.
+    lead_model: Option<String>,
+    phase: Phase,
+    wake: bool,
+    pending_seen: usize,
+    thread_id: Option<String>,
+    totals: Usage,
+    idle_since: Instant,
+    pgid: Option<Pgid>,
+    stop_requested: bool,
+    turns: u32,
+    /// The lead's first prompt (run mode).
+    first_prompt: Option<String>,
+    /// Order of arrival, for fair admission.
+    seq: u64,
+}
+
+impl AgentRt {
+    fn is_lead(&self) -> bool {
+        self.role == LEAD
+    }
+}
+
+#[derive(Debug)]
+struct TeamRt {
+    goal: String,
+    cwd: PathBuf,
+    lead_id: Option<String>,
+    finalized_at: Option<Instant>,
+    nudged_tasks: HashSet<(String, u32)>,
+    board_done_nudged: bool,
+    quiet_since: Option<Instant>,
+    stopping: bool,
+    lead_failed: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    agents: HashMap<String, AgentRt>,
+    teams: HashMap<String, TeamRt>,
+    spawned: usize,
+    next_seq: u64,
+}
+
+/// What `run` needs to decide whether its team is over.
+#[derive(Debug, Clone, Default)]
+pub struct TeamView {
+    /// Lead's phase (`None` when external or unknown).
+    pub lead: Option<Phase>,
+    /// Why the lead's process failed, if it did.
+    pub lead_failed: Option<String>,
+    /// When `team_finalize` was seen.
+    pub finalized_at: Option<Instant>,
+    /// Workers queued, starting or running.
+    pub workers_busy: usize,
+    /// Workers in each phase.
+    pub workers: BTreeMap<String, usize>,
+    /// Nothing ran, nothing is owed, nothing changed since this instant.
+    pub quiet_since: Option<Instant>,
+    /// Whether the lead was already told the board is done.
+    pub board_done_nudged: bool,
+}
+
+/// Owns worker processes for every team of this process. See the module docs.
+pub struct Supervisor {
+    me: Weak<Supervisor>,
+    opts: SupervisorOptions,
+    slots: WorkerSlots,
+    hub: OnceLock<Arc<TeamHub>>,
+    http: OnceCell<HttpServer>,
+    state: Mutex<State>,
+    kick: Notify,
+    sync_store: Mutex<Option<Store>>,
+    ticker: AtomicBool,
+    role_overrides: BTreeMap<String, RoleOverride>,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor").finish_non_exhaustive()
+    }
+}
+
+/// `HubOptions` for a profile: its message and artifact limits and wait timeout; a task lease
+/// from `CODEX_TEAMS_TASK_LEASE_MS` when set (tests use a short one).
+pub fn hub_options(profile: &Profile) -> HubOptions {
+    let store = StoreOptions {
+        max_body_bytes: profile.limits.message_bytes as usize,
+        max_artifact_bytes: profile.limits.artifact_bytes as usize,
+        ..StoreOptions::default()
+    };
+    let mut o = HubOptions {
+        max_http_body: store.max_artifact_bytes * 2 + 64 * 1024,
+        store,
+        ..HubOptions::default()
+    };
+    o.wait_default = Duration::from_secs(profile.timeouts.tool_wait_secs);
+    if let Some(ms) = std::env::var("CODEX_TEAMS_TASK_LEASE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        o.task_lease = Duration::from_millis(ms);
+    }
+    o
+}
+
+fn sandbox_mode(s: Sandbox) -> SandboxMode {
+    match s {
+        Sandbox::ReadOnly => SandboxMode::ReadOnly,
+        Sandbox::WorkspaceWrite => SandboxMode::WorkspaceWrite,
+        Sandbox::DangerFullAccess => SandboxMode::DangerFullAccess,
+    }
+}
+
+fn phase_of(s: AgentState) -> Phase {
+    match s {
+        AgentState::Pending => Phase::Queued,
+        AgentState::Running => Phase::Running,
+        AgentState::Idle => Phase::Idle,
+        AgentState::Stopped => Phase::Stopped,
+        AgentState::Failed => Phase::Failed,
+    }
+}
+
+impl Supervisor {
+    /// A supervisor with `max_threads` worker slots (1..=6, else a clear error).
+    pub fn new(opts: SupervisorOptions) -> anyhow::Result<Arc<Supervisor>> {
+        let slots = WorkerSlots::new(opts.max_threads)?;
+        let role_overrides = opts
+            .profile
+            .resolved_roles()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    RoleOverride {
+                        model: r.model.clone(),
+                        reasoning_effort: r.effort.map(|e| e.as_str().to_string()),
+                    },
+                )
+            })
+            .collect();
+        Ok(Arc::new_cyclic(|me| Supervisor {
+            me: me.clone(),
+            opts,
+            slots,
+            hub: OnceLock::new(),
+            http: OnceCell::new(),
+            state: Mutex::new(State::default()),
+            kick: Notify::new(),
+            sync_store: Mutex::new(None),
+            ticker: AtomicBool::new(false),
+            role_overrides,
+        }))
+    }
+
+    fn arc(&self) -> Arc<Supervisor> {
+        self.me.upgrade().expect("supervisor alive while called")
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &SupervisorOptions {
+        &self.opts
+    }
+
+    /// The hub over the store, with this supervisor as its runtime (opened on first use).
+    pub fn hub(&self) -> anyhow::Result<Arc<TeamHub>> {
+        if let Some(h) = self.hub.get() {
+            return Ok(h.clone());
+        }
+        let runtime: Arc<dyn Runtime> = self.arc();
+        let hub = TeamHub::open(
+            &self.opts.store_path,
+            runtime,
+            hub_options(&self.opts.profile),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the store {}: {e}",
+                self.opts.store_path.display()
+            )
+        })?;
+        Ok(self.hub.get_or_init(|| hub).clone())
+    }
+
+    /// The bus's HTTP server on 127.0.0.1 (started on first use).
+    pub async fn http_addr(&self) -> anyhow::Result<SocketAddr> {
+        let hub = self.hub()?;
+        let server = self
+            .http
+            .get_or_try_init(|| async move {
+                serve_http(hub, SocketAddr::from(([127, 0, 0, 1], 0))).await
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot serve the team bus on 127.0.0.1: {e}"))?;
+        Ok(server.addr)
+    }
+
+    /// The most workers that ran at once.
+    pub fn peak_threads(&self) -> usize {
+        self.slots.peak()
+    }
+
+    /// Workers started by this process (first turns).
+    pub fn agents_spawned(&self) -> usize {
+        self.lock().spawned
+    }
+
+    /// Wakes the control loop now.
+    pub fn kick(&self) {
+        self.kick.notify_one();
+    }
+
+    /// A future that resolves on the next kick (for the `run` loop).
+    pub async fn kicked(&self) {
+        self.kick.notified().await
+    }
+
+    fn ensure_ticker(&self) {
+        if self.ticker.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = self.arc();
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            self.ticker.store(false, Ordering::SeqCst);
+            return;
+        };
+        handle.spawn(async move {
+            loop {
+                if let Err(e) = me.tick().await {
+                    tracing::warn!(target: "codex_teams::supervisor", event = "tick.error", error = %e);
+                }
+                tokio::select! {
+                    _ = me.kick.notified() => {}
+                    _ = tokio::time::sleep(me.opts.tick) => {}
+                }
+            }
+        });
+    }
+
+    /// Registers a team this process supervises (idempotent).
+    pub fn adopt_team(&self, team_id: &str, goal: &str, cwd: &str, lead_id: Option<&str>) {
+        let mut st = self.lock();
+        st.teams
+            .entry(team_id.to_string())
+            .or_insert_with(|| TeamRt {
+                goal: goal.to_string(),
+                cwd: PathBuf::from(cwd),
+                lead_id: lead_id.map(str::to_string),
+                finalized_at: None,
+                nudged_tasks: HashSet::new(),
+                board_done_nudged: false,
+                quiet_since: None,
+                stopping: false,
+                lead_failed: None,
+            });
+        drop(st);
+        self.ensure_ticker();
+    }
+
+    /// Registers an existing agent (from the store, on `resume`) with its token. `phase` is
+    /// what this process should treat it as: `Idle` (resumable), `Queued` (never started).
+    #[allow(clippy::too_many_arguments)]
+    pub fn adopt_agent(
+        &self,
+        agent: &codex_teams_store::Agent,
+        token: String,
+        phase: Phase,
+        totals: Usage,
+        first_prompt: Option<String>,
+        pending_seen: usize,
+    ) {
+        let mut st = self.lock();
+        st.next_seq += 1;
+        let seq = st.next_seq;
+        st.agents.insert(
+            agent.agent_id.clone(),
+            AgentRt {
+                team_id: agent.team_id.clone(),
+                agent_id: agent.agent_id.clone(),
+                name: agent.name.clone(),
+                role: agent.role.clone(),
+                brief: agent.brief.clone(),
+                token,
+                lead_model: agent.model.clone(),
+                phase,
+                wake: false,
+                pending_seen,
+                thread_id: agent.thread_id.clone(),
+                totals,
+                idle_since: Instant::now(),
+                pgid: None,
+                stop_requested: false,
+                turns: 0,
+                first_prompt,
+                seq,
+            },
+        );
+        drop(st);
+        self.kick();
+    }
+
+    /// Starts an adopted agent's first turn (the lead in `run`).
+    pub fn start_first_turn(&self, agent_id: &str) -> anyhow::Result<()> {
+        let prompt = {
+            let st = self.lock();
+            let a = st
+                .agents
+                .get(agent_id)
+                .ok_or_else(|| anyhow::anyhow!("unknown agent {agent_id}"))?;
+            a.first_prompt.clone().unwrap_or_else(|| a.brief.clone())
+        };
+        self.launch(agent_id, TurnKind::First(prompt));
+        Ok(())
+    }
+
+    /// Resumes an adopted idle agent now with `message` (e.g. after a supervisor restart).
+    pub fn resume_now(&self, agent_id: &str, message: String) {
+        self.launch(agent_id, TurnKind::Resume(message));
+    }
+
+    /// Snapshot for `run`'s end conditions.
+    pub fn view(&self, team_id: &str) -> TeamView {
+        let st = self.lock();
+        let mut v = TeamView::default();
+        if let Some(t) = st.teams.get(team_id) {
+            v.finalized_at = t.finalized_at;
+            v.quiet_since = t.quiet_since;
+            v.lead_failed = t.lead_failed.clone();
+            v.board_done_nudged = t.board_done_nudged;
+        }
+        for a in st.agents.values().filter(|a| a.team_id == team_id) {
+            if a.is_lead() {
+                v.lead = Some(a.phase);
+                continue;
+            }
+            if a.phase.busy() || a.phase == Phase::Queued {
+                v.workers_busy += 1;
+            }
+            *v.workers
+                .entry(format!("{:?}", a.phase).to_lowercase())
+                .or_default() += 1;
+        }
+        v
+    }
+
+    // ------------------------------------------------------------------ launching
+
+    fn launch(&self, agent_id: &str, kind: TurnKind) {
+        {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            if a.phase.busy() {
+                a.wake = true;
+                return;
+            }
+            a.phase = Phase::Starting;
+            a.wake = false;
+            a.stop_requested = false;
+            let first = matches!(kind, TurnKind::First(_)) && !a.is_lead();
+            let team_id = a.team_id.clone();
+            if let Some(t) = st.teams.get_mut(&team_id) {
+                t.quiet_since = None;
+            }
+            if first {
+                st.spawned += 1;
+            }
+        }
+        let me = self.arc();
+        let id = agent_id.to_string();
+        tokio::spawn(async move {
+            me.turn(id, kind).await;
+        });
+    }
+
+    fn command_for(
+        &self,
+        a: &AgentRt,
+        team_cwd: PathBuf,
+        url: String,
+    ) -> anyhow::Result<ExecCommand> {
+        let role = self
+            .opts
+            .profile
+            .role(&a.role)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let resolved = model::resolve(&ModelInputs {
+            explicit_model: self.opts.explicit_model.clone(),
+            lead_session_model: a.lead_model.clone(),
+            codex_home: self.opts.codex_home.clone(),
+            codex_profile: None,
+        })?;
+        let settings = resolved.for_role(&a.role, &self.role_overrides);
+        let mut tools = role.tools.clone();
+        // Over HTTP `team_start` is refused anyway; offering it would only cost tokens.
+        tools.retain(|t| t != "team_start");
+        let mut cmd = ExecCommand::new(team_cwd, settings);
+        cmd.scripted_base_url = self.opts.scripted_base_url.clone();
+        cmd.lean = true;
+        cmd.sandbox = Some(sandbox_mode(
+            self.opts.sandbox_override.unwrap_or(role.sandbox),
+        ));
+        cmd.team = Some(TeamEndpoint {
+            url,
+            enabled_tools: Some(tools),
+            required: true,
+        });
+        Ok(cmd)
+    }
+
+    async fn turn(self: Arc<Self>, agent_id: String, kind: TurnKind) {
+        let is_lead = {
+            let st = self.lock();
+            match st.agents.get(&agent_id) {
+                Some(a) => a.is_lead(),
+                None => return,
+            }
+        };
+        let slot = if is_lead {
+            None
+        } else {
+            Some(self.slots.acquire().await)
+        };
+        let prepared = self.prepare(&agent_id, &kind).await;
+        let (spec, team_id) = match prepared {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                drop(slot);
+                self.finish_stopped(&agent_id).await;
+                return;
+            }
+            Err(e) => {
+                drop(slot);
+                let out = TurnOutcome {
+                    failure: Some(format!("{e:#}")),
+                    ..TurnOutcome::default()
+                };
+                self.turn_ended(&agent_id, out).await;
+                return;
+            }
+        };
+        let hub = match self.hub() {
+            Ok(h) => h,
+            Err(_) => return,
+        };
+        {
+            let mut st = self.lock();
+            if let Some(a) = st.agents.get_mut(&agent_id) {
+                a.phase = Phase::Running;
+                a.turns += 1;
+            }
+        }
+        tracing::info!(target: "codex_teams::supervisor", event = "agent.turn", team_id = %team_id, agent_id = %agent_id,
+            kind = match kind { TurnKind::First(_) => "first", TurnKind::Resume(_) => "resume" }, live_workers = self.slots.live());
+        let me = self.clone();
+        let id2 = agent_id.clone();
+        let out = worker::run_turn(hub, spec, move |pgid| {
+            let mut st = me.lock();
+            if let Some(a) = st.agents.get_mut(&id2) {
+                a.pgid = Some(pgid);
+                if a.stop_requested {
+                    let grace = me.opts.grace;
+                    tokio::spawn(async move {
+                        let _ = process::terminate(pgid, grace).await;
+                    });
+                }
+            }
+        })
+        .await;
+        drop(slot);
+        self.turn_ended(&agent_id, out).await;
+    }
+
+    async fn prepare(
+        &self,
+        agent_id: &str,
+        kind: &TurnKind,
+    ) -> anyhow::Result<Option<(TurnSpec, String)>> {
+        let addr = self.http_addr().await?;
+        let (cmd, args, token, team_id, role, meter) = {
+            let st = self.lock();
+            let a = st
+                .agents
+                .get(agent_id)
+                .ok_or_else(|| anyhow::anyhow!("unknown agent {agent_id}"))?;
+            if a.stop_requested || st.teams.get(&a.team_id).is_none_or(|t| t.stopping) {
+                return Ok(None);
+            }
+            let url = codex_teams_mcp::http::agent_url(addr, agent_id);
+            let team_cwd = st
+                .teams
+                .get(&a.team_id)
+                .map(|t| t.cwd.clone())
+                .unwrap_or_else(|| PathBuf::from("."));
+            let cmd = self.command_for(a, team_cwd, url)?;
+            let args = match kind {
+                TurnKind::First(prompt) => cmd.start_args(prompt)?,
+                TurnKind::Resume(msg) => {
+                    let thread = a.thread_id.as_deref().ok_or_else(|| {
+                        anyhow::anyhow!("agent {agent_id} has no codex thread to resume")
+                    })?;
+                    cmd.resume_args(thread, msg)?
+                }
+            };
+            let meter = match kind {
+                TurnKind::First(_) => UsageMeter::new(),
+                TurnKind::Resume(_) => UsageMeter::resume_from(a.totals),
+            };
+            (
+                cmd,
+                args,
+                a.token.clone(),
+                a.team_id.clone(),
+                a.role.clone(),
+                meter,
+            )
+        };
+        let timeout = (role != LEAD)
+            .then(|| Duration::from_secs(self.opts.profile.timeouts.worker_turn_secs));
+        let mut env: Vec<(OsString, OsString)> = vec![
+            (TOKEN_ENV.into(), token.into()),
+            (AGENT_ENV.into(), agent_id.into()),
+            (ROLE_ENV.into(), role.into()),
+        ];
+        if let Some(tag) = &self.opts.reaper_tag {
+            env.push((super::reaper::SUPERVISOR_ENV.into(), tag.into()));
+        }
+        Ok(Some((
+            TurnSpec {
+                team_id: team_id.clone(),
+                agent_id: agent_id.to_string(),
+                program: self.opts.codex_bin.clone(),
+                args,
+                env,
+                cwd: cmd.cwd.clone(),
+                marker: team_id.clone(),
+                meter,
+                timeout,
+                grace: self.opts.grace,
+            },
+            team_id,
+        )))
+    }
+
+    async fn finish_stopped(&self, agent_id: &str) {
+        let ids = {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            a.phase = Phase::Stopped;
+            a.pgid = None;
+            (a.team_id.clone(), a.agent_id.clone())
+        };
+        if let Ok(hub) = self.hub() {
+            let (t, a) = ids;
+            let _ = hub
+                .with_store(move |s| s.set_agent_state(&t, &a, AgentState::Stopped, None, None))
+                .await;
+        }
+        self.kick();
+    }
+
+    async fn turn_ended(&self, agent_id: &str, out: TurnOutcome) {
+        let Ok(hub) = self.hub() else { return };
+        let (team_id, stop, is_lead, name, lead_id) = {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            a.pgid = None;
+            if out.thread_id.is_some() {
+                a.thread_id = out.thread_id.clone();
+            }
+            a.totals = out.totals;
+            a.idle_since = Instant::now();
+            let team_id = a.team_id.clone();
+            let stop = a.stop_requested;
+            let is_lead = a.is_lead();
+            let name = a.name.clone();
+            let lead_id = st.teams.get(&team_id).and_then(|t| t.lead_id.clone());
+            (team_id, stop, is_lead, name, lead_id)
+        };
+        let ok = out.completed && out.thread_id.is_some();
+        let (state, phase) = if stop {
+            if ok {
+                (AgentState::Idle, Phase::Stopped)
+            } else {
+                (AgentState::Stopped, Phase::Stopped)
+            }
+        } else if ok {
+            (AgentState::Idle, Phase::Idle)
+        } else {
+            (AgentState::Failed, Phase::Failed)
+        };
+        let (t, a, th) = (team_id.clone(), agent_id.to_string(), out.thread_id.clone());
+        let pending = hub
+            .with_store(move |s| {
+                s.set_agent_state(&t, &a, state, th.as_deref(), None)?;
+                s.pending_count(&t, &a)
+            })
+            .await
+            .unwrap_or(0);
+        let resume_again = {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            a.phase = phase;
+            let again = phase == Phase::Idle && a.wake && pending > 0;
+            a.wake = false;
+            a.pending_seen = if again { 0 } else { pending };
+            if phase == Phase::Failed && is_lead {
+                let why = out.failure.clone().unwrap_or_else(|| "lead failed".into());
+                if let Some(t) = st.teams.get_mut(&team_id) {
+                    t.lead_failed = Some(why);
+                }
+            }
+            again
+        };
+        if phase == Phase::Failed && !is_lead && !stop {
+            let why = out
+                .failure
+                .clone()
+                .unwrap_or_else(|| "its turn did not complete".into());
+            tracing::warn!(target: "codex_teams::supervisor", event = "agent.failed", team_id = %team_id, agent_id = %agent_id, reason = %why);
+            if let Some(lead) = lead_id {
+                let body = prompts::worker_failed_message(&name, agent_id, &why);
+                let (t, a, l) = (team_id.clone(), agent_id.to_string(), lead.clone());
+                let key = format!("supervisor-failed-{agent_id}-{}", now_ms());
+                let sent = hub
+                    .with_store(move |s| s.send(&t, &a, Recipient::Agent(l), &body, &key))
+                    .await;
+                if sent.is_ok() {
+                    hub.message_arrived(&team_id, &lead);
+                }
+            }
+        }
+        if resume_again {
+            self.launch(agent_id, TurnKind::Resume(prompts::messages_nudge(pending)));
+        }
+        self.kick();
+    }
+
+    // ------------------------------------------------------------------ admission
+
+    fn sync_store<T>(&self, f: impl FnOnce(&Store) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mut guard = self.sync_store.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(Store::open(&self.opts.store_path)?);
+        }
+        f(guard.as_ref().expect("just opened"))
+    }
+
+    fn fanout_input(
+        &self,
+        st: &State,
+        team_id: &str,
+        exclude: Option<&str>,
+        tasks: &[Task],
+        ready: &[Task],
+        spent: u64,
+    ) -> FanoutInput {
+        let ready_ids: HashSet<&str> = ready.iter().map(|t| t.task_id.as_str()).collect();
+        let mut input = FanoutInput {
+            tokens_spent: spent,
+            ..FanoutInput::default()
+        };
+        for t in ready {
+            input.ready.push(TaskSize::estimate(&t.description));
+        }
+        for t in tasks {
+            if ready_ids.contains(t.task_id.as_str()) {
+                continue;
+            }
+            match t.status {
+                TaskStatus::Claimed => input.in_progress.push(TaskSize::estimate(&t.description)),
+                TaskStatus::Open => input.blocked += 1,
+                _ => {}
+            }
+        }
+        for a in st.agents.values() {
+            if a.team_id != team_id || a.is_lead() || Some(a.agent_id.as_str()) == exclude {
+                continue;
+            }
+            if a.phase.busy() {
+                input.running += 1;
+            } else if a.phase == Phase::Idle {
+                input.idle += 1;
+            }
+        }
+        input
+    }
+
+    fn admission(&self, team_id: &str, agent_id: &str) -> anyhow::Result<Admission> {
+        let t = team_id.to_string();
+        let (tasks, ready, usage) = self.sync_store(|s| {
+            Ok((
+                s.list_tasks(&t, &TaskFilter::default())?,
+                s.ready_tasks(&t)?,
+                s.team_usage(&t)?,
+            ))
+        })?;
+        let spent = (usage.input_tokens + usage.output_tokens).max(0) as u64;
+        if let Verdict::Refuse(why) =
+            budget::admit_turn(&self.opts.profile, spent, BudgetTurn::Spawn, None)
+        {
+            return Ok(Admission::Refuse(why));
+        }
+        let st = self.lock();
+        let input = self.fanout_input(&st, team_id, Some(agent_id), &tasks, &ready, spent);
+        let decision = fanout::decide(&self.opts.profile, &input);
+        let adm = fanout::admit_spawn(&decision, input.running, 1);
+        tracing::info!(target: "codex_teams::supervisor", event = "fanout.decision", team_id = %team_id, agent_id = %agent_id,
+            band = %decision.band, target = decision.target, running = input.running, admission = ?adm, reason = %decision.reason);
+        Ok(adm)
+    }
+
+    fn ensure_team_known(&self, team_id: &str) -> anyhow::Result<()> {
+        if self.lock().teams.contains_key(team_id) {
+            return Ok(());
+        }
+        let t = team_id.to_string();
+        let (team, agents) = self.sync_store(|s| Ok((s.team(&t)?, s.list_agents(&t)?)))?;
+        let lead = agents
+            .iter()
+            .find(|a| a.role == LEAD)
+            .map(|a| a.agent_id.clone());
+        self.adopt_team(team_id, &team.goal, &team.cwd, lead.as_deref());
+        Ok(())
+    }
+
+    fn spawn_inner(&self, req: SpawnRequest) -> Result<(), String> {
+        self.ensure_team_known(&req.team_id)
+            .map_err(|e| format!("{e:#}"))?;
+        if self
+            .lock()
+            .teams
+            .get(&req.team_id)
+            .is_some_and(|t| t.stopping || t.finalized_at.is_some())
+        {
+            return Err(format!("team {} is ending; no new workers", req.team_id));
+        }
+        if let Err(e) = self
+            .opts
+            .home
+            .save_token(&req.team_id, &req.agent_id, &req.token)
+        {
+            tracing::warn!(target: "codex_teams::supervisor", event = "token.save_failed", team_id = %req.team_id, error = %e);
+        }
+        {
+            let mut st = self.lock();
+            st.next_seq += 1;
+            let seq = st.next_seq;
+            st.agents.insert(
+                req.agent_id.clone(),
+                AgentRt {
+                    team_id: req.team_id.clone(),
+                    agent_id: req.agent_id.clone(),
+                    name: req.name.clone(),
+                    role: req.role.clone(),
+                    brief: req.brief.clone(),
+                    token: req.token.clone(),
+                    lead_model: req.model.clone(),
+                    phase: Phase::Queued,
+                    wake: false,
+                    pending_seen: 0,
+                    thread_id: None,
+                    totals: Usage::default(),
+                    idle_since: Instant::now(),
+                    pgid: None,
+                    stop_requested: false,
+                    turns: 0,
+                    first_prompt: None,
+                    seq,
+                },
+            );
+        }
+        match self.admission(&req.team_id, &req.agent_id) {
+            Ok(Admission::Allow) => {
+                self.launch_first(&req.agent_id);
+                Ok(())
+            }
+            Ok(Admission::Wait(why)) => {
+                tracing::info!(target: "codex_teams::supervisor", event = "spawn.waits", team_id = %req.team_id, agent_id = %req.agent_id, reason = %why);
+                self.kick();
+                Ok(())
+            }
+            Ok(Admission::Refuse(why)) => {
+                self.lock().agents.remove(&req.agent_id);
+                Err(why)
+            }
+            Err(e) => {
+                self.lock().agents.remove(&req.agent_id);
+                Err(format!("{e:#}"))
+            }
+        }
+    }
+
+    fn launch_first(&self, agent_id: &str) {
+        let prompt = {
+            let st = self.lock();
+            let Some(a) = st.agents.get(agent_id) else {
+                return;
+            };
+            let role = self.opts.profile.role(&a.role);
+            let instructions = role.map(|r| r.instructions).unwrap_or_default();
+            let goal = st
+                .teams
+                .get(&a.team_id)
+                .map(|t| t.goal.clone())
+                .unwrap_or_default();
+            prompts::worker_prompt(
+                &instructions,
+                &a.brief,
+                &goal,
+                &a.name,
+                &a.agent_id,
+                &a.role,
+            )
+        };
+        self.launch(agent_id, TurnKind::First(prompt));
+    }
+
+    // ------------------------------------------------------------------ control loop
+
+    /// One pass of the control loop over every team: admit queued spawns, resume idle agents
+    /// that have mail or ready work, retire idle workers, stop workers of finalized teams.
+    pub async fn tick(&self) -> anyhow::Result<()> {
+        let hub = self.hub()?;
+        let teams: Vec<String> = self.lock().teams.keys().cloned().collect();
+        for team_id in teams {
+            self.tick_team(&hub, &team_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn tick_team(&self, hub: &Arc<TeamHub>, team_id: &str) -> anyhow::Result<()> {
+        let agent_ids: Vec<String> = {
+            let st = self.lock();
+            if st.teams.get(team_id).is_none_or(|t| t.stopping) {
+                return Ok(());
+            }
+            st.agents
+                .values()
+                .filter(|a| a.team_id == team_id)
+                .map(|a| a.agent_id.clone())
+                .collect()
+        };
+        let t = team_id.to_string();
+        let ids = agent_ids.clone();
+        let (team, tasks, ready, usage, pending) = hub
+            .with_store(move |s| {
+                let mut pending = HashMap::new();
+                for id in &ids {
+                    pending.insert(id.clone(), s.pending_count(&t, id)?);
+                }
+                Ok((
+                    s.team(&t)?,
+                    s.list_tasks(&t, &TaskFilter::default())?,
+                    s.ready_tasks(&t)?,
+                    s.team_usage(&t)?,
+                    pending,
+                ))
+            })
+            .await?;
+        let spent = (usage.input_tokens + usage.output_tokens).max(0) as u64;
+        let profile = &self.opts.profile;
+        let mut launches: Vec<(String, TurnKind)> = Vec::new();
+        let mut first_turns: Vec<String> = Vec::new();
+        let mut retire: Vec<String> = Vec::new();
+        let mut stop: Vec<(String, Option<Pgid>)> = Vec::new();
+        let mut activity = false;
+        {
+            let mut st = self.lock();
+            // The lead finalized, through this process or another one.
+            let finalized = team.status != TeamStatus::Running;
+            if finalized {
+                let tr = st.teams.get_mut(team_id).expect("team known");
+                if tr.finalized_at.is_none() {
+                    tr.finalized_at = Some(Instant::now());
+                }
+            }
+            let finalized_at = st.teams[team_id].finalized_at;
+            if let Some(at) = finalized_at {
+                let drained = at.elapsed() >= self.opts.drain;
+                for a in st.agents.values_mut().filter(|a| a.team_id == team_id) {
+                    if a.is_lead() {
+                        continue;
+                    }
+                    match a.phase {
+                        Phase::Queued | Phase::Idle => {
+                            a.phase = Phase::Stopped;
+                            retire.push(a.agent_id.clone());
+                        }
+                        Phase::Starting | Phase::Running if drained && !a.stop_requested => {
+                            a.stop_requested = true;
+                            stop.push((a.agent_id.clone(), a.pgid));
+                        }
+                        _ => {}
+                    }
+                }
+            } else {
+                // Queued spawns, oldest first.
+                let mut queued: Vec<(u64, String)> = st
+                    .agents
+                    .values()
+                    .filter(|a| a.team_id == team_id && a.phase == Phase::Queued && !a.is_lead())
+                    .map(|a| (a.seq, a.agent_id.clone()))
+                    .collect();
+                queued.sort();
+                for (_, id) in queued {
+                    let mut input =
+                        self.fanout_input(&st, team_id, Some(&id), &tasks, &ready, spent);
+                    // An accepted spawn is only ever delayed, not turned into a resume.
+                    input.idle = 0;
+                    let decision = fanout::decide(profile, &input);
+                    match fanout::admit_spawn(&decision, input.running, 1) {
+                        Admission::Allow => {
+                            if let Some(a) = st.agents.get_mut(&id) {
+                                a.phase = Phase::Starting;
+                            }
+                            first_turns.push(id);
+                        }
+                        Admission::Wait(_) => {}
+                        Admission::Refuse(why) => {
+                            tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team_id, agent_id = %id, reason = %why);
+                            if let Some(a) = st.agents.get_mut(&id) {
+                                a.phase = Phase::Failed;
+                            }
+                            retire.push(id);
+                        }
+                    }
+                }
+                // Idle agents with new mail.
+                let lead_external = self.opts.lead_external;
+                for a in st.agents.values_mut().filter(|a| a.team_id == team_id) {
+                    if a.phase != Phase::Idle || (a.is_lead() && lead_external) {
+                        continue;
+                    }
+                    let p = pending.get(&a.agent_id).copied().unwrap_or(0);
+                    if p > a.pending_seen || (a.wake && p > 0) {
+                        if !a.is_lead()
+                            && let Verdict::Refuse(why) =
+                                budget::admit_turn(profile, spent, BudgetTurn::Resume, None)
+                        {
+                            tracing::info!(target: "codex_teams::supervisor", event = "resume.refused", team_id = %team_id, agent_id = %a.agent_id, reason = %why);
+                            a.pending_seen = p;
+                            continue;
+                        }
+                        a.phase = Phase::Starting;
+                        a.pending_seen = 0;
+                        launches.push((
+                            a.agent_id.clone(),
+                            TurnKind::Resume(prompts::messages_nudge(p)),
+                        ));
+                    } else {
+                        a.pending_seen = a.pending_seen.min(p);
+                        a.wake = false;
+                    }
+                }
+                // Ready work nobody is on: resume an idle worker of a fitting role.
+                let tr_nudged: HashSet<(String, u32)> = st.teams[team_id].nudged_tasks.clone();
+                let mut newly = Vec::new();
+                for task in &ready {
+                    let key = (task.task_id.clone(), task.version);
+                    if tr_nudged.contains(&key) {
+                        continue;
+                    }
+                    let busy_fit = st.agents.values().any(|a| {
+                        a.team_id == team_id
+                            && !a.is_lead()
+                            && (a.phase.busy() || a.phase == Phase::Queued)
+                            && task.role.as_deref().is_none_or(|r| r == a.role)
+                            && task.claimed_by.as_deref() != Some(a.agent_id.as_str())
+                    });
+                    if busy_fit {
+                        // Someone able to take it is working; it may well take it.
+                        continue;
+                    }
+                    let mut idle: Vec<&mut AgentRt> = st
+                        .agents
+                        .values_mut()
+                        .filter(|a| {
+                            a.team_id == team_id
+                                && !a.is_lead()
+                                && a.phase == Phase::Idle
+                                && task.role.as_deref().is_none_or(|r| r == a.role)
+                        })
+                        .collect();
+                    idle.sort_by_key(|a| a.idle_since);
+                    let Some(a) = idle.into_iter().next() else {
+                        continue;
+                    };
+                    if let Verdict::Refuse(_) =
+                        budget::admit_turn(profile, spent, BudgetTurn::Resume, None)
+                    {
+                        continue;
+                    }
+                    a.phase = Phase::Starting;
+                    launches.push((
+                        a.agent_id.clone(),
+                        TurnKind::Resume(prompts::tasks_nudge(1)),
+                    ));
+                    newly.push(key);
+                }
+                let tr = st.teams.get_mut(team_id).expect("team known");
+                tr.nudged_tasks.extend(newly);
+                // Idle shutdown.
+                for a in st.agents.values_mut().filter(|a| a.team_id == team_id) {
+                    if a.phase == Phase::Idle
+                        && !a.is_lead()
+                        && pending.get(&a.agent_id).copied().unwrap_or(0) == 0
+                        && guard::should_retire(profile, a.idle_since.elapsed().as_secs())
+                    {
+                        a.phase = Phase::Stopped;
+                        retire.push(a.agent_id.clone());
+                    }
+                }
+                // The board is done: the lead merges and finalizes.
+                let done = tasks
+                    .iter()
+                    .filter(|t| t.status == TaskStatus::Done)
+                    .count();
+                let failed = tasks
+                    .iter()
+                    .filter(|t| t.status == TaskStatus::Failed)
+                    .count();
+                let board_done = !tasks.is_empty() && done + failed == tasks.len();
+                let workers_busy = st.agents.values().any(|a| {
+                    a.team_id == team_id
+                        && !a.is_lead()
+                        && (a.phase.busy() || a.phase == Phase::Queued)
+                });
+                let lead_id = st.teams[team_id].lead_id.clone();
+                if profile.early_stop.board_done
+                    && board_done
+                    && !workers_busy
+                    && !st.teams[team_id].board_done_nudged
+                    && !lead_external
+                    && let Some(lead) = lead_id
+                    && let Some(l) = st.agents.get_mut(&lead)
+                    && l.phase == Phase::Idle
+                    && !launches.iter().any(|(id, _)| *id == lead)
+                {
+                    l.phase = Phase::Starting;
+                    launches.push((
+                        lead,
+                        TurnKind::Resume(prompts::board_done_nudge(done, failed)),
+                    ));
+                    st.teams.get_mut(team_id).expect("team").board_done_nudged = true;
+                }
+            }
+            activity |= !launches.is_empty() || !first_turns.is_empty() || !stop.is_empty();
+            let anything_busy = st
+                .agents
+                .values()
+                .any(|a| a.team_id == team_id && (a.phase.busy() || a.phase == Phase::Queued));
+            let tr = st.teams.get_mut(team_id).expect("team known");
+            if activity || anything_busy {
+                tr.quiet_since = None;
+            } else if tr.quiet_since.is_none() {
+                tr.quiet_since = Some(Instant::now());
+            }
+            // `launch` below moves them to Starting again; undo our marker so it does not
+            // see them as busy.
+            for (id, _) in &launches {
+                if let Some(a) = st.agents.get_mut(id) {
+                    a.phase = Phase::Idle;
+                }
+            }
+            for id in &first_turns {
+                if let Some(a) = st.agents.get_mut(id) {
+                    a.phase = Phase::Queued;
+                }
+            }
+        }
+        for id in first_turns {
+            self.launch_first(&id);
+        }
+        for (id, kind) in launches {
+            self.launch(&id, kind);
+        }
+        for (id, pgid) in stop {
+            if let Some(pgid) = pgid {
+                let grace = self.opts.grace;
+                tokio::spawn(async move {
+                    let _ = process::terminate(pgid, grace).await;
+                });
+            }
+            tracing::info!(target: "codex_teams::supervisor", event = "agent.stopping", team_id = %team_id, agent_id = %id);
+        }
+        if !retire.is_empty() {
+            let t = team_id.to_string();
+            let states: Vec<(String, AgentState)> = {
+                let st = self.lock();
+                retire
+                    .iter()
+                    .map(|id| {
+                        let s = match st.agents.get(id).map(|a| a.phase) {
+                            Some(Phase::Failed) => AgentState::Failed,
+                            _ => AgentState::Stopped,
+                        };
+                        (id.clone(), s)
+                    })
+                    .collect()
+            };
+            hub.with_store(move |s| {
+                for (id, state) in &states {
+                    s.set_agent_state(&t, id, *state, None, None)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Stops every child of the team: SIGTERM to each group, the grace period, SIGKILL; then
+    /// waits (bounded) for their turns to be accounted. Agents with a thread stay resumable
+    /// (`idle`) in the store unless `retire` is set.
+    pub async fn stop_team(&self, team_id: &str, retire: bool) {
+        let (groups, was_busy): (Vec<Pgid>, HashSet<String>) = {
+            let mut st = self.lock();
+            if let Some(t) = st.teams.get_mut(team_id) {
+                t.stopping = true;
+            }
+            let was_busy = st
+                .agents
+                .values()
+                .filter(|a| a.team_id == team_id && a.phase.busy())
+                .map(|a| a.agent_id.clone())
+                .collect();
+            let groups = st
+                .agents
+                .values_mut()
+                .filter(|a| a.team_id == team_id)
+                .filter_map(|a| {
+                    a.stop_requested = true;
+                    a.pgid
+                })
+                .collect();
+            (groups, was_busy)
+        };
+        let grace = self.opts.grace;
+        let mut handles = Vec::new();
+        for g in groups {
+            handles.push(tokio::spawn(
+                async move { process::terminate(g, grace).await },
+            ));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        let t = team_id.to_string();
+        let _ = tokio::task::spawn_blocking(move || worker::kill_team_strays(&t)).await;
+        let deadline = Instant::now() + grace + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let busy = self
+                .lock()
+                .agents
+                .values()
+                .any(|a| a.team_id == team_id && a.phase.busy());
+            if !busy {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if let Ok(hub) = self.hub() {
+            let t = team_id.to_string();
+            let _ = hub
+                .with_store(move |s| {
+                    for a in s.list_agents(&t)? {
+                        let interrupted = a.thread_id.is_some() && was_busy.contains(&a.agent_id);
+                        let state = match a.state {
+                            // Interrupted mid-turn: `resume` restarts it with a note.
+                            _ if !retire && interrupted => AgentState::Running,
+                            AgentState::Failed => AgentState::Failed,
+                            AgentState::Stopped => AgentState::Stopped,
+                            _ if retire => AgentState::Stopped,
+                            _ if a.thread_id.is_some() => AgentState::Idle,
+                            AgentState::Pending => AgentState::Pending,
+                            _ => AgentState::Stopped,
+                        };
+                        s.set_agent_state(&t, &a.agent_id, state, None, None)?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
+    }
+
+    /// Process groups of every agent recorded as running in the store, for the startup sweep.
+    pub fn recorded_groups(store: &Store) -> anyhow::Result<Vec<(String, String, Pgid)>> {
+        let mut out = Vec::new();
+        for team in store.list_teams()? {
+            for a in store.list_agents(&team.team_id)? {
+                if let Some(p) = a.pgid {
+                    out.push((team.team_id.clone(), a.agent_id.clone(), Pgid(p)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Phase of an agent in a store row (for adopting agents on resume).
+    pub fn phase_of(state: AgentState) -> Phase {
+        phase_of(state)
+    }
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+impl Runtime for Supervisor {
+    fn spawn(&self, req: SpawnRequest) -> Result<(), String> {
+        let (team, agent) = (req.team_id.clone(), req.agent_id.clone());
+        let r = self.spawn_inner(req);
+        if let Err(why) = &r {
+            tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team, agent_id = %agent, reason = %why);
+        }
+        r
+    }
+
+    fn wake(&self, team_id: &str, agent_id: &str) {
+        {
+            let mut st = self.lock();
+            if let Some(a) = st.agents.get_mut(agent_id)
+                && a.team_id == team_id
+            {
+                a.wake = true;
+            }
+        }
+        self.kick();
+    }
+
+    fn finalized(&self, team_id: &str) {
+        {
+            let mut st = self.lock();
+            if let Some(t) = st.teams.get_mut(team_id)
+                && t.finalized_at.is_none()
+            {
+                t.finalized_at = Some(Instant::now());
+            }
+        }
+        self.kick();
+    }
+
+    fn team_started(&self, team_id: &str, lead_agent_id: &str) {
+        let t = team_id.to_string();
+        if let Ok((team, _)) = self.sync_store(|s| Ok((s.team(&t)?, ()))) {
+            self.adopt_team(team_id, &team.goal, &team.cwd, Some(lead_agent_id));
+        }
+    }
+}
+
+/// The process's reaper: lives until the process exits (the pipe closes with us).
+pub static REAPER: OnceLock<super::reaper::Reaper> = OnceLock::new();
+
+/// The runtime behind `codex-teams mcp`: the interactive session is the lead (never started
+/// or resumed by us); `team_spawn` forks real workers, served on their own HTTP endpoints.
+/// Workers die with this process (the session's end closes stdin, the server returns, and
+/// dropping the runtime SIGKILLs every group; PDEATHSIG and the guardian cover a crash).
+pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
+    if REAPER.get().is_none() {
+        let _ = REAPER.set(super::reaper::Reaper::start()?);
+    }
+    let home = TeamsHome::locate()?;
+    let profile_name = std::env::var("CODEX_TEAMS_PROFILE").unwrap_or_else(|_| "default".into());
+    let profile = Profile::load(&profile_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let codex_bin =
+        codex_teams_mock_model::harness::find_codex().unwrap_or_else(|_| PathBuf::from("codex"));
+    let scripted_base_url = std::env::var("CODEX_TEAMS_SCRIPTED_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    Supervisor::new(SupervisorOptions {
+        codex_bin,
+        codex_home: model::codex_home(),
+        scripted_base_url,
+        explicit_model: None,
+        max_threads: profile.cap(),
+        profile,
+        home,
+        store_path,
+        grace: Duration::from_secs(5),
+        drain: Duration::from_secs(15),
+        lead_external: true,
+        tick: Duration::from_millis(300),
+        sandbox_override: None,
+        reaper_tag: REAPER.get().map(|r| r.tag.clone()),
+    })
+}

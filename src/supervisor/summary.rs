@@ -1,0 +1,186 @@
+//! The run summary (SPEC §7): agents, peak threads, tokens in/cached/out per agent, wall
+//! time, tasks, messages, artifacts and outcome, read back from the store so `run`, `resume`
+//! and `status` report the same numbers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use codex_teams_store::{Store, TaskFilter, TaskStatus};
+use serde::Serialize;
+
+/// One agent's tokens in the summary.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct AgentTokens {
+    pub role: String,
+    pub name: String,
+    pub state: String,
+    pub input: i64,
+    pub cached_input: i64,
+    pub output: i64,
+}
+
+/// Token totals: codex's own counts, summed over every recorded turn.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: i64,
+    pub cached_input: i64,
+    pub output: i64,
+    pub by_agent: BTreeMap<String, AgentTokens>,
+}
+
+/// Task counts.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub total: usize,
+    pub done: usize,
+    pub failed: usize,
+}
+
+/// What the scripted model server saw (only with `--scenario`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Scripted {
+    pub requests: usize,
+    pub unmatched: usize,
+    pub errors: usize,
+}
+
+/// The summary object (`--json` prints it as one line).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub team_id: String,
+    /// `finalized`, `failed`, `budget_spent`, `timeout`, `interrupted`, `stalled`, `stopped`.
+    pub status: String,
+    /// One sentence on why the run ended.
+    pub reason: String,
+    pub agents_spawned: usize,
+    pub peak_threads: usize,
+    pub tokens: Tokens,
+    pub wall_ms: u64,
+    pub tasks: TaskCounts,
+    pub messages: usize,
+    /// Unacknowledged deliveries left in the team's inboxes.
+    pub unacked: usize,
+    pub artifacts: usize,
+    /// The model workers ran with (after inheritance), if one was set.
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scripted: Option<Scripted>,
+}
+
+/// Messages sent in a team. The store has no count for it, so this reads the file directly
+/// (read-only).
+pub fn message_count(db: &Path, team_id: &str) -> anyhow::Result<usize> {
+    let conn = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM messages WHERE team_id = ?1",
+        [team_id],
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as usize)
+}
+
+fn name_of<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Reads the store's side of the summary (tokens, tasks, messages, artifacts). The caller
+/// fills in status, wall time, peak threads and the spawn count it knows.
+pub fn from_store(store: &Store, db: &Path, team_id: &str) -> anyhow::Result<Summary> {
+    let mut s = Summary {
+        team_id: team_id.to_string(),
+        ..Summary::default()
+    };
+    let team = store.team(team_id)?;
+    s.status = name_of(team.status);
+    for a in store.list_agents(team_id)? {
+        let u = store.agent_usage(team_id, &a.agent_id)?;
+        s.tokens.input += u.input_tokens;
+        s.tokens.cached_input += u.cached_input_tokens;
+        s.tokens.output += u.output_tokens;
+        s.unacked += store.pending_count(team_id, &a.agent_id)?;
+        if a.role != "lead" {
+            s.agents_spawned += 1;
+            if s.model.is_none() {
+                s.model = a.model.clone();
+            }
+        }
+        s.tokens.by_agent.insert(
+            a.agent_id.clone(),
+            AgentTokens {
+                role: a.role.clone(),
+                name: a.name.clone(),
+                state: name_of(a.state),
+                input: u.input_tokens,
+                cached_input: u.cached_input_tokens,
+                output: u.output_tokens,
+            },
+        );
+    }
+    if s.model.is_none() {
+        // No worker: the lead's model as `run` recorded it.
+        s.model = team
+            .config
+            .get("model")
+            .and_then(|m| m.as_str())
+            .map(str::to_string);
+    }
+    let tasks = store.list_tasks(team_id, &TaskFilter::default())?;
+    s.tasks.total = tasks.len();
+    s.tasks.done = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done)
+        .count();
+    s.tasks.failed = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Failed)
+        .count();
+    s.artifacts = store.list_artifacts(team_id)?.len();
+    s.messages = message_count(db, team_id)?;
+    Ok(s)
+}
+
+impl Summary {
+    /// The text form printed at the end of a run without `--json`.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "team {}: {} ({})\n",
+            self.team_id, self.status, self.reason
+        ));
+        out.push_str(&format!(
+            "  agents spawned {}, peak threads {}, wall {:.1} s, model {}\n",
+            self.agents_spawned,
+            self.peak_threads,
+            self.wall_ms as f64 / 1000.0,
+            self.model.as_deref().unwrap_or("(codex default)")
+        ));
+        out.push_str(&format!(
+            "  tasks {} ({} done, {} failed), messages {}, artifacts {}\n",
+            self.tasks.total, self.tasks.done, self.tasks.failed, self.messages, self.artifacts
+        ));
+        out.push_str(&format!(
+            "  tokens: input {} (cached {}), output {}\n",
+            self.tokens.input, self.tokens.cached_input, self.tokens.output
+        ));
+        for (id, a) in &self.tokens.by_agent {
+            out.push_str(&format!(
+                "    {:<14} {:<12} {:<8} input {:>8} cached {:>8} output {:>6}  {}\n",
+                a.name, a.role, a.state, a.input, a.cached_input, a.output, id
+            ));
+        }
+        if let Some(sc) = &self.scripted {
+            out.push_str(&format!(
+                "  scripted model: {} requests, {} unmatched, {} errors\n",
+                sc.requests, sc.unmatched, sc.errors
+            ));
+        }
+        out
+    }
+}

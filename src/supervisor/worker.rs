@@ -1,0 +1,302 @@
+//! One codex turn of one agent: start `codex exec` (or `exec resume`) in its own process
+//! group, read its JSONL as it comes, store every event, record the turn's token usage as
+//! a difference of codex's running totals, and report how the process ended. The caller
+//! decides what the agent's state becomes.
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_teams_mcp::TeamHub;
+use codex_teams_mcp::redact::redact_json;
+use codex_teams_store::{AgentState, Usage as StoreUsage};
+use serde_json::Value;
+
+use super::events::{ExecEvent, ItemKind, Usage, UsageMeter};
+use super::process::{self, Pgid, SpawnSpec};
+
+/// Everything needed to run one turn.
+#[derive(Debug, Clone)]
+pub struct TurnSpec {
+    pub team_id: String,
+    pub agent_id: String,
+    /// The codex binary.
+    pub program: std::path::PathBuf,
+    /// Arguments from `ExecCommand::start_args` or `resume_args`.
+    pub args: Vec<String>,
+    /// Environment on top of ours: the token, the agent's identity for `/proc` lookups.
+    pub env: Vec<(OsString, OsString)>,
+    /// Working directory.
+    pub cwd: std::path::PathBuf,
+    /// `CODEX_TEAMS_MARKER` value, so a later sweep recognises the processes as ours.
+    pub marker: String,
+    /// Running totals the thread had before this turn (zero for a new thread).
+    pub meter: UsageMeter,
+    /// A turn running longer is stopped.
+    pub timeout: Option<Duration>,
+    /// Grace between SIGTERM and SIGKILL when the turn is stopped.
+    pub grace: Duration,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOutcome {
+    /// From `thread.started`; `None` if codex never got that far.
+    pub thread_id: Option<String>,
+    /// The thread's running totals after the turn (seed for the next resume).
+    pub totals: Usage,
+    /// A `turn.completed` arrived.
+    pub completed: bool,
+    /// The process exited with status 0.
+    pub exit_ok: bool,
+    /// Human-readable reason when not both of the above.
+    pub failure: Option<String>,
+    /// The last `agent_message` text.
+    pub last_message: Option<String>,
+    /// Stopped for running past the turn timeout.
+    pub timed_out: bool,
+}
+
+impl TurnOutcome {
+    /// A clean end: the turn completed and codex exited 0.
+    pub fn ok(&self) -> bool {
+        self.completed && self.exit_ok && self.thread_id.is_some()
+    }
+}
+
+fn store_usage(u: Usage) -> StoreUsage {
+    let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    StoreUsage {
+        input_tokens: i(u.input_tokens),
+        cached_input_tokens: i(u.cached_input_tokens),
+        output_tokens: i(u.output_tokens),
+        reasoning_output_tokens: i(u.reasoning_output_tokens),
+    }
+}
+
+/// Runs one turn to its end. `started` is called with the process group as soon as the
+/// child exists (the caller records it so a stop can reach it).
+pub async fn run_turn(
+    hub: Arc<TeamHub>,
+    spec: TurnSpec,
+    started: impl FnOnce(Pgid),
+) -> TurnOutcome {
+    let mut out = TurnOutcome {
+        totals: spec.meter.totals(),
+        ..TurnOutcome::default()
+    };
+    let mut sspec = SpawnSpec::new(spec.program.clone(), spec.marker.clone())
+        .args(spec.args.clone())
+        .cwd(spec.cwd.clone());
+    sspec.env.extend(spec.env.iter().cloned());
+    let mut child = match process::spawn(sspec).await {
+        Ok(c) => c,
+        Err(e) => {
+            out.failure = Some(format!("cannot start codex: {e}"));
+            return out;
+        }
+    };
+    let pgid = child.pgid();
+    started(pgid);
+    let (team, agent) = (spec.team_id.clone(), spec.agent_id.clone());
+    {
+        let (t, a) = (team.clone(), agent.clone());
+        let _ = hub
+            .with_store(move |s| s.set_agent_state(&t, &a, AgentState::Running, None, Some(pgid.0)))
+            .await;
+    }
+    tracing::info!(target: "codex_teams::supervisor", event = "turn.started", team_id = %team, agent_id = %agent, pgid = pgid.0);
+    let mut lines = child.take_stdout();
+    let mut meter = spec.meter;
+    let pump = async {
+        let Some(lines) = lines.as_mut() else { return };
+        while let Ok(Some(line)) = lines.next_line().await {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let Ok(value) = serde_json::from_str::<Value>(line) else {
+                tracing::warn!(target: "codex_teams::supervisor", event = "codex.unparsed", team_id = %team, agent_id = %agent, line = %codex_teams_mcp::redact::preview(line, 200));
+                continue;
+            };
+            let kind = value
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string();
+            let event = ExecEvent::from_value(value.clone());
+            match &event {
+                ExecEvent::ThreadStarted { thread_id } => {
+                    out.thread_id = Some(thread_id.clone());
+                    let (t, a, th) = (team.clone(), agent.clone(), thread_id.clone());
+                    let _ = hub
+                        .with_store(move |s| {
+                            s.set_agent_state(&t, &a, AgentState::Running, Some(&th), Some(pgid.0))
+                        })
+                        .await;
+                }
+                ExecEvent::TurnCompleted { usage } => {
+                    let delta = meter.turn_completed(*usage);
+                    out.completed = true;
+                    out.totals = meter.totals();
+                    let (t, a) = (team.clone(), agent.clone());
+                    let su = store_usage(delta);
+                    if let Err(e) = hub.with_store(move |s| s.record_usage(&t, &a, su)).await {
+                        tracing::error!(target: "codex_teams::supervisor", event = "usage.error", team_id = %team, agent_id = %agent, error = %e);
+                    }
+                    tracing::info!(target: "codex_teams::supervisor", event = "turn.usage", team_id = %team, agent_id = %agent,
+                        input = delta.input_tokens, cached_input = delta.cached_input_tokens, output = delta.output_tokens);
+                }
+                ExecEvent::TurnFailed { message } => {
+                    out.failure = Some(format!("turn failed: {message}"));
+                }
+                ExecEvent::ItemCompleted(item) => {
+                    if let ItemKind::AgentMessage { text } = &item.kind {
+                        out.last_message = Some(text.clone());
+                    }
+                }
+                _ => {}
+            }
+            // Streaming deltas add nothing a replay needs.
+            if kind == "item.updated" {
+                continue;
+            }
+            let (t, a) = (team.clone(), agent.clone());
+            let payload = redact_json(&value);
+            let _ = hub
+                .with_store(move |s| {
+                    s.append_event(&t, Some(&a), &format!("codex.{kind}"), &payload)
+                })
+                .await;
+        }
+    };
+    let timed_out = match spec.timeout {
+        Some(limit) => tokio::time::timeout(limit, pump).await.is_err(),
+        None => {
+            pump.await;
+            false
+        }
+    };
+    let status = if timed_out {
+        out.timed_out = true;
+        child.terminate(spec.grace).await.ok().map(|(_, st)| st)
+    } else {
+        child.wait().await.ok()
+    };
+    out.exit_ok = status.is_some_and(|s| s.success());
+    if out.failure.is_none() && !out.ok() {
+        let tail = child.stderr().text();
+        let tail = tail.trim();
+        let last = tail.lines().last().unwrap_or("");
+        out.failure = Some(if timed_out {
+            "turn timed out".to_string()
+        } else {
+            match status {
+                Some(st) => format!(
+                    "codex exited with {st}{}{}",
+                    if last.is_empty() { "" } else { ": " },
+                    codex_teams_mcp::redact::preview(last, 200)
+                ),
+                None => "codex could not be waited for".to_string(),
+            }
+        });
+    }
+    // Codex's own grandchildren (shell commands) may outlive the leader: stop the group,
+    // then anything of this agent that left it.
+    if !process::group_members(pgid).is_empty() {
+        let _ = process::terminate(pgid, spec.grace).await;
+    }
+    let (t, a) = (spec.team_id.clone(), spec.agent_id.clone());
+    let strays = tokio::task::spawn_blocking(move || kill_agent_strays(&t, &a))
+        .await
+        .unwrap_or(0);
+    if strays > 0 {
+        tracing::info!(target: "codex_teams::supervisor", event = "turn.strays_killed", team_id = %spec.team_id, agent_id = %spec.agent_id, count = strays);
+    }
+    tracing::info!(target: "codex_teams::supervisor", event = "turn.ended", team_id = %spec.team_id, agent_id = %spec.agent_id,
+        ok = out.ok(), failure = out.failure.as_deref().unwrap_or(""));
+    out
+}
+
+/// Live processes (other than us) whose environment carries our marker, with the marker's
+/// value and the agent id, read from `/proc`. Codex's shell snapshot and commands may leave
+/// their own process groups (e.g. a login shell's background `pyenv rehash`), so a group
+/// kill alone does not reach them; the environment they inherit does.
+pub fn marked_strays() -> Vec<(i32, String, Option<String>)> {
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let mut marker = None;
+        let mut agent = None;
+        for kv in raw.split(|b| *b == 0) {
+            if let Some(v) = kv.strip_prefix(format!("{}=", process::MARKER_ENV).as_bytes()) {
+                marker = Some(String::from_utf8_lossy(v).into_owned());
+            } else if let Some(v) = kv.strip_prefix(b"CODEX_TEAMS_AGENT_ID=") {
+                agent = Some(String::from_utf8_lossy(v).into_owned());
+            }
+        }
+        if let Some(m) = marker {
+            out.push((pid, m, agent));
+        }
+    }
+    out
+}
+
+/// SIGKILLs what is left of one agent's turn once its codex has exited.
+pub fn kill_agent_strays(team_id: &str, agent_id: &str) -> usize {
+    let pids: Vec<i32> = marked_strays()
+        .into_iter()
+        .filter(|(_, m, a)| m == team_id && a.as_deref() == Some(agent_id))
+        .map(|(p, _, _)| p)
+        .collect();
+    kill_pids(&pids)
+}
+
+/// SIGKILLs every process of a team (by marker).
+pub fn kill_team_strays(team_id: &str) -> usize {
+    let pids: Vec<i32> = marked_strays()
+        .into_iter()
+        .filter(|(_, m, _)| m == team_id)
+        .map(|(p, _, _)| p)
+        .collect();
+    kill_pids(&pids)
+}
+
+/// SIGKILLs `pids` and waits (up to 2 s) until none is alive, so a freed worker slot never
+/// overlaps with the dying processes of the turn that held it.
+fn kill_pids(pids: &[i32]) -> usize {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let n = pids
+        .iter()
+        .filter(|p| kill(Pid::from_raw(**p), Signal::SIGKILL).is_ok())
+        .count();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while pids.iter().any(|p| alive(*p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    n
+}
+
+/// Running (not a zombie, not gone).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,71 @@
+//! The hard cap: the lead asks for 10 workers at once; sampled from `/proc`, never more than
+//! 6 worker processes are alive, and all 10 eventually run and finish their tasks.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn ten_spawns_never_run_more_than_six_at_once() {
+    let w = Arc::new(World::new());
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let sampler = {
+        let (w, done, peak, seen) = (w.clone(), done.clone(), peak.clone(), seen.clone());
+        std::thread::spawn(move || {
+            let mut samples = 0usize;
+            while !done.load(Ordering::SeqCst) {
+                let live = w.live_workers();
+                peak.fetch_max(live.len(), Ordering::SeqCst);
+                seen.lock().unwrap().extend(live);
+                samples += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            samples
+        })
+    };
+    let out = output_within(
+        w.run_cmd(
+            "cap-ten.yaml",
+            "ten parts in parallel",
+            &["--profile", "fixed-6"],
+        ),
+        Duration::from_secs(200),
+    );
+    done.store(true, Ordering::SeqCst);
+    let samples = sampler.join().unwrap();
+    let s = summary(&out);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert_eq!(s["status"], "finalized", "{s}");
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(
+        samples > 20,
+        "too few samples ({samples}) to trust the peak"
+    );
+    assert!(peak <= 6, "{peak} worker processes alive at once");
+    assert!(peak >= 2, "workers overlapped (peak {peak})");
+    assert_eq!(s["agents_spawned"], 10, "{s}");
+    assert!(s["peak_threads"].as_u64().unwrap() <= 6, "{s}");
+    assert_eq!(s["tasks"]["done"], 10, "{s}");
+    assert_eq!(s["scripted"]["unmatched"], 0, "{s}");
+    let by_agent = s["tokens"]["by_agent"].as_object().unwrap();
+    let workers: Vec<_> = by_agent
+        .values()
+        .filter(|a| a["role"] == "implementer")
+        .collect();
+    assert_eq!(workers.len(), 10);
+    assert!(
+        workers.iter().all(|a| a["output"].as_i64().unwrap() > 0),
+        "every one of the 10 workers ran a turn: {s}"
+    );
+    assert!(
+        seen.lock().unwrap().len() >= 7,
+        "the sampler saw {} distinct workers alive",
+        seen.lock().unwrap().len()
+    );
+}

@@ -1,0 +1,102 @@
+//! The supervisor is SIGKILLed mid-run: within a few seconds no codex child of it is alive
+//! (PDEATHSIG and the guardian), and `codex-teams resume TEAM_ID` completes the run from
+//! the store with no task or message lost.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
+    let w = World::new();
+    let mut child = w
+        .run_cmd("crash-resume.yaml", "do the slow task", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id() as i32);
+    // Wait until the worker holds the task and is inside its slow command, the lead idle.
+    let team_id = wait_for(Duration::from_secs(90), || {
+        let teams = w.status(None);
+        let id = teams["teams"].get(0)?["team_id"].as_str()?.to_string();
+        let st = w.status(Some(&id));
+        let claimed = st["tasks"].get(0)?["status"] == "claimed";
+        let lead_idle = st["agents"]
+            .as_array()?
+            .iter()
+            .any(|a| a["role"] == "lead" && a["state"] == "idle");
+        let worker_live = !w.live_workers().is_empty();
+        (claimed && lead_idle && worker_live).then_some(id)
+    })
+    .expect("the worker never claimed the task");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!w.live_workers().is_empty(), "the worker is mid-turn");
+    let before = w.live_children();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let gone = wait_for(Duration::from_secs(10), || {
+        w.live_children().is_empty().then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "codex children survived the supervisor: {:?} (before: {before:?})",
+        w.live_children()
+    );
+    // The store still says the worker was running: resume picks it up from there.
+    let st = w.status(Some(&team_id));
+    assert_eq!(st["status"], "running");
+    let out = output_within(
+        {
+            let sc = scenario("crash-resume.yaml");
+            w.cmd(&[
+                "resume",
+                &team_id,
+                "--scenario",
+                sc.to_str().unwrap(),
+                "--json",
+            ])
+        },
+        Duration::from_secs(120),
+    );
+    let s = summary(&out);
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert_eq!(s["status"], "finalized", "{s}");
+    assert_eq!(s["scripted"]["unmatched"], 0, "{s}");
+    assert_eq!(s["tasks"]["total"], 1);
+    assert_eq!(s["tasks"]["done"], 1, "the task was not lost: {s}");
+    assert_eq!(s["messages"], 1, "{s}");
+    assert_eq!(
+        s["unacked"], 0,
+        "the message was delivered and handled: {s}"
+    );
+    let st = w.status(Some(&team_id));
+    assert_eq!(st["status"], "finalized");
+    let agents: Vec<Value> = st["agents"].as_array().unwrap().clone();
+    assert_eq!(agents.len(), 2, "resume kept the same agents: {agents:?}");
+    assert!(w.live_children().is_empty());
+    // The worker's resumed turn continued the same codex thread.
+    let reqs = w.requests();
+    let restarted: Vec<_> = reqs
+        .iter()
+        .filter(|r| {
+            r["prompt"]
+                .as_str()
+                .unwrap_or("")
+                .contains("supervisor restarted")
+        })
+        .collect();
+    assert!(!restarted.is_empty());
+    let thread = restarted[0]["prompt_cache_key"].clone();
+    assert!(
+        reqs.iter()
+            .any(|r| r["prompt_cache_key"] == thread && r["rule"] == "worker-claims"),
+        "the resumed thread is the one that claimed the task"
+    );
+}

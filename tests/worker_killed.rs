@@ -1,0 +1,103 @@
+//! A worker killed mid-turn: the lead is told, its task's claim expires (a 3 s lease for
+//! the test) and the supervisor resumes the idle second worker, which finishes the task.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn killed_workers_task_is_finished_by_another_worker() {
+    let w = World::new();
+    let mut cmd = w.run_cmd(
+        "worker-killed.yaml",
+        "one task, two workers",
+        &["--profile", "fixed-6"],
+    );
+    cmd.env("CODEX_TEAMS_TASK_LEASE_MS", "3000");
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (team_id, holder) = wait_for(Duration::from_secs(90), || {
+        let teams = w.status(None);
+        let id = teams["teams"].get(0)?["team_id"].as_str()?.to_string();
+        let st = w.status(Some(&id));
+        let t = st["tasks"].get(0)?;
+        if t["status"] != "claimed" {
+            return None;
+        }
+        let holder = t["claimed_by"].as_str()?.to_string();
+        let live = w.live_workers();
+        live.contains(&holder).then_some((id, holder))
+    })
+    .expect("worker A never claimed the task");
+    let st = w.status(Some(&team_id));
+    let a_name = st["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == holder.as_str())
+        .unwrap()["name"]
+        .clone();
+    assert_eq!(a_name, "worker-a");
+    // Kill every process of worker A (the codex launcher, codex, its shell and sleep).
+    for (pid, agent, _) in w.live_children() {
+        if agent == holder {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+    let out = wait_within(child, Duration::from_secs(150));
+    let s = summary(&out);
+    assert_all_matched(&w.requests());
+    assert!(out.status.success(), "{s}\n{}", text(&out.stderr));
+    assert_eq!(s["status"], "finalized", "{s}");
+    assert_eq!(s["scripted"]["unmatched"], 0, "{s}");
+    assert_eq!(s["tasks"]["done"], 1, "{s}");
+    let st = w.status(Some(&team_id));
+    let task = &st["tasks"][0];
+    assert_eq!(task["status"], "done");
+    let b = st["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "worker-b")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        task["claimed_by"], b["agent_id"],
+        "worker B finished it: {st}"
+    );
+    let a = st["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == holder.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(a["state"], "failed", "{a}");
+    // The lead heard about it.
+    let reqs = w.requests();
+    assert!(reqs.iter().any(|r| body_contains(r, "role: lead")
+        && body_contains(r, "worker-a")
+        && body_contains(r, "stopped")));
+    let left: Vec<_> = w
+        .live_children()
+        .into_iter()
+        .map(|(pid, agent, role)| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            (
+                pid,
+                agent,
+                role,
+                String::from_utf8_lossy(&cmd).replace('\0', " "),
+            )
+        })
+        .collect();
+    assert!(left.is_empty(), "left alive: {left:?}");
+}
