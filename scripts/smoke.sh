@@ -73,7 +73,7 @@ checks = [
 for ok, what in checks:
     print(("ok    " if ok else "FAIL  ") + what, file=sys.stderr)
 t = s["tokens"]
-print(json.dumps({"level": level, "agents_spawned": agents, "peak_threads": peak,
+print(json.dumps({"level": level, "agents_spawned": agents, "spawns_refused": s.get("spawns_refused"), "peak_threads": peak,
                   "tokens_input": t["input"], "tokens_cached": t["cached_input"],
                   "tokens_output": t["output"], "wall_ms": s["wall_ms"],
                   "ok": all(ok for ok, _ in checks)}))

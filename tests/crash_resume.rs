@@ -1,14 +1,51 @@
 //! The supervisor is SIGKILLed mid-run: within a few seconds no codex child of it is alive
 //! (PDEATHSIG and the guardian), and `codex-teams resume TEAM_ID` completes the run from
-//! the store with no task or message lost.
+//! the store with no task or message lost. No bearer token is ever written under
+//! `$CODEX_TEAMS_HOME`: resume mints fresh tokens, and the dead supervisor's are refused.
 
 mod common;
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
+
+/// The bearer tokens live codex children of this world were given (from their environment).
+fn observed_tokens(w: &World) -> BTreeSet<String> {
+    w.live_children()
+        .into_iter()
+        .filter_map(|(pid, _, _)| std::fs::read(format!("/proc/{pid}/environ")).ok())
+        .flat_map(|raw| {
+            raw.split(|b| *b == 0)
+                .filter_map(|kv| kv.strip_prefix(b"CODEX_TEAMS_TOKEN=").map(|v| v.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect()
+}
+
+/// Every file under `dir` (recursively) with its bytes.
+fn files_under(dir: &Path, out: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, bytes));
+        }
+    }
+}
+
+/// Where `bytes` holds something shaped like a minted token: the prefix and 64 hex digits.
+fn token_shaped(bytes: &[u8]) -> Option<usize> {
+    let prefix = codex_teams_mcp::token::TOKEN_PREFIX.as_bytes();
+    bytes.windows(prefix.len() + 64).position(|w| {
+        w.starts_with(prefix) && w[prefix.len()..].iter().all(|b| b.is_ascii_hexdigit())
+    })
+}
 
 #[test]
 fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
@@ -36,6 +73,11 @@ fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
     .expect("the worker never claimed the task");
     std::thread::sleep(Duration::from_millis(800));
     assert!(!w.live_workers().is_empty(), "the worker is mid-turn");
+    let old_tokens = observed_tokens(&w);
+    assert!(
+        !old_tokens.is_empty(),
+        "the worker's token was not observed"
+    );
     let before = w.live_children();
     let _ = std::process::Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
@@ -81,6 +123,43 @@ fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
     let agents: Vec<Value> = st["agents"].as_array().unwrap().clone();
     assert_eq!(agents.len(), 2, "resume kept the same agents: {agents:?}");
     assert!(w.live_children().is_empty());
+    // No token on disk: no secrets directory, no file holding a token we saw or anything
+    // shaped like one (store, WAL, logs, owner records included).
+    assert!(
+        !w.home.join("secrets").exists(),
+        "a secrets directory was made"
+    );
+    let mut files = Vec::new();
+    files_under(&w.home, &mut files);
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("teams.db")),
+        "the scan did not see the store: {:?}",
+        files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for (path, bytes) in &files {
+        for t in &old_tokens {
+            assert!(
+                !bytes.windows(t.len()).any(|w| w == t.as_bytes()),
+                "{} holds a bearer token",
+                path.display()
+            );
+        }
+        if let Some(at) = token_shaped(bytes) {
+            panic!(
+                "{} holds a token-shaped string at byte {at}",
+                path.display()
+            );
+        }
+    }
+    // Resume rotated every token: the dead supervisor's tokens are refused now.
+    let store = codex_teams_store::Store::open(&w.home.join("teams.db")).unwrap();
+    for t in &old_tokens {
+        let hash = codex_teams_mcp::token::hash_token(t);
+        assert!(
+            store.agent_by_token_hash(&hash).is_err(),
+            "a token of the killed supervisor still authenticates"
+        );
+    }
     // The worker's resumed turn continued the same codex thread.
     let reqs = w.requests();
     let restarted: Vec<_> = reqs

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_teams_mock_model::harness::{Codex, CodexRun, Item, Usage};
+use codex_teams_mock_model::harness::{Codex, CodexRun, ItemKind, Usage};
 use codex_teams_mock_model::{MockModel, MockModelHandle, Options, RecordedRequest, Scenario};
 use serde_json::Value;
 
@@ -83,8 +83,8 @@ async fn shell_round_trip_and_cached_prefix() {
     );
     let command = run
         .completed_items()
-        .find_map(|i| match i {
-            Item::CommandExecution {
+        .find_map(|i| match &i.kind {
+            ItemKind::CommandExecution {
                 command,
                 aggregated_output,
                 exit_code,
@@ -180,8 +180,8 @@ async fn mcp_round_trip_reuses_the_returned_id() {
 
     let mcp_calls: Vec<_> = run
         .completed_items()
-        .filter_map(|i| match i {
-            Item::McpToolCall {
+        .filter_map(|i| match &i.kind {
+            ItemKind::McpToolCall {
                 server,
                 tool,
                 status,

@@ -7,7 +7,7 @@
 //! hard error there).
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::model::ModelSettings;
 use super::process::SpawnSpec;
@@ -323,26 +323,11 @@ fn check_loopback(what: &'static str, url: &str) -> Result<(), CommandError> {
     }
 }
 
-/// The codex binary to run: `$CODEX_BIN` if set, else `codex` on PATH.
-pub fn codex_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("CODEX_BIN").filter(|b| !b.is_empty()) {
-        return Some(PathBuf::from(bin));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("codex"))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::supervisor::process::{self, Termination};
+    use std::path::Path;
     use std::time::Duration;
 
     fn full() -> ExecCommand {

@@ -1,11 +1,9 @@
 //! Where a supervisor keeps its files: `$CODEX_TEAMS_HOME` (default `~/.codex-teams`) holds
-//! the store (`teams.db`, shared with `codex-teams mcp`), the JSON logs and, while a team
-//! runs, its agents' bearer tokens so `codex-teams resume` can hand them back to the
-//! resumed codex children (the store keeps only their hashes).
+//! the store (`teams.db`, shared with `codex-teams mcp`), the JSON logs and the owner
+//! records (`owners/<team>.pid`). Bearer tokens are never written here: the store keeps
+//! their hashes, and `codex-teams resume` mints fresh tokens for the agents it resumes.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -43,52 +41,6 @@ impl TeamsHome {
     /// Daily-rotated JSON logs.
     pub fn log_dir(&self) -> PathBuf {
         self.dir.join("logs")
-    }
-
-    fn token_file(&self, team_id: &str) -> PathBuf {
-        self.dir
-            .join("secrets")
-            .join(format!("{team_id}.tokens.json"))
-    }
-
-    /// Remembers an agent's token (file mode 0600) so a resumed run can give it back.
-    pub fn save_token(&self, team_id: &str, agent_id: &str, token: &str) -> anyhow::Result<()> {
-        let mut all = self.load_tokens(team_id)?;
-        all.insert(agent_id.to_string(), token.to_string());
-        let path = self.token_file(team_id);
-        let dir = path.parent().expect("token file has a parent");
-        create_private_dir(dir)?;
-        let tmp = path.with_extension("tmp");
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            f.write_all(serde_json::to_string(&all)?.as_bytes())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
-    }
-
-    /// The tokens saved for a team (empty when none were).
-    pub fn load_tokens(&self, team_id: &str) -> anyhow::Result<BTreeMap<String, String>> {
-        let path = self.token_file(team_id);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a token file", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
-    }
-
-    /// Forgets a team's tokens once it can no longer be resumed.
-    pub fn drop_tokens(&self, team_id: &str) {
-        let _ = std::fs::remove_file(self.token_file(team_id));
     }
 }
 
@@ -133,44 +85,5 @@ impl TeamsHome {
     /// Forgets the owner record (the run ended).
     pub fn release_owner(&self, team_id: &str) {
         let _ = std::fs::remove_file(self.owner_file(team_id));
-    }
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_round_trip_privately() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = TeamsHome {
-            dir: dir.path().to_path_buf(),
-        };
-        assert!(home.load_tokens("team-1").unwrap().is_empty());
-        home.save_token("team-1", "agt-a", "ctt_a").unwrap();
-        home.save_token("team-1", "agt-b", "ctt_b").unwrap();
-        let t = home.load_tokens("team-1").unwrap();
-        assert_eq!(t.get("agt-a").map(String::as_str), Some("ctt_a"));
-        assert_eq!(t.len(), 2);
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(home.token_file("team-1"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o077, 0, "token file is private: {mode:o}");
-        home.drop_tokens("team-1");
-        assert!(home.load_tokens("team-1").unwrap().is_empty());
     }
 }

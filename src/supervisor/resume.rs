@@ -1,7 +1,8 @@
 //! `codex-teams resume TEAM_ID`: continues a run whose supervisor died or was interrupted.
-//! Everything needed is in the store (agents, thread ids, tasks, messages) plus the agents'
-//! tokens saved next to it; the bus is served again on a new port and every resumed codex
-//! thread gets the new URL through its `-c` flags.
+//! Everything needed is in the store (agents, thread ids, tasks, messages). The store keeps
+//! only token hashes and no plaintext token is ever saved, so every agent gets a fresh
+//! token here (the old ones stop working at once); the bus is served again on a new port and
+//! every resumed codex thread gets the new URL and token through its flags and environment.
 
 use std::time::Instant;
 
@@ -68,7 +69,6 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         sweep_stale(&home, &home.store_path()).await?;
         home.claim_owner(&team.team_id)?;
-        let tokens = home.load_tokens(&team.team_id)?;
         // A team started on a scripted model continues on it unless told otherwise.
         let mut common = args.common.clone();
         if common.scenario.is_none()
@@ -79,23 +79,34 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         let mut session = Session::open(&common, profile, Some(guard), home, false).await?;
         let team_id = team.team_id.clone();
         let t = team_id.clone();
-        let (agents, usages, pendings) = session
+        let (agents, tokens, usages, pendings) = session
             .hub
             .with_store(move |s| {
                 s.set_team_status(&t, TeamStatus::Running)?;
-                let agents = s.list_agents(&t)?;
+                let listed = s.list_agents(&t)?;
+                let mut agents = Vec::new();
+                let mut tokens = Vec::new();
                 let mut usages = Vec::new();
                 let mut pendings = Vec::new();
-                for a in &agents {
+                for a in &listed {
+                    // Whatever token the dead supervisor handed out is refused from now on.
+                    let minted = codex_teams_mcp::rotate_agent_token(s, &t, &a.agent_id)?;
+                    agents.push(minted.agent);
+                    tokens.push(minted.token);
                     usages.push(s.agent_usage(&t, &a.agent_id)?);
                     pendings.push(s.pending_count(&t, &a.agent_id)?);
                 }
-                Ok((agents, usages, pendings))
+                Ok((agents, tokens, usages, pendings))
             })
             .await?;
         let sup = session.supervisor.clone();
         let lead = agents.iter().find(|a| a.role == LEAD);
-        sup.adopt_team(&team_id, &team.goal, &team.cwd, lead.map(|a| a.agent_id.as_str()));
+        sup.adopt_team(
+            &team_id,
+            &team.goal,
+            &team.cwd,
+            lead.map(|a| a.agent_id.as_str()),
+        );
         if !session.json {
             eprintln!(
                 "codex-teams: resuming team {team_id} ({} agents)",
@@ -104,18 +115,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         }
         let mut to_resume = Vec::new();
         let mut to_start = Vec::new();
-        for ((a, u), pending) in agents.iter().zip(usages).zip(pendings) {
-            let Some(token) = tokens.get(&a.agent_id).cloned() else {
-                tracing::warn!(target: "codex_teams::supervisor", event = "resume.no_token", team_id = %team_id, agent_id = %a.agent_id);
-                if !matches!(a.state, AgentState::Stopped | AgentState::Failed) {
-                    let (t, id) = (team_id.clone(), a.agent_id.clone());
-                    session
-                        .hub
-                        .with_store(move |s| s.set_agent_state(&t, &id, AgentState::Failed, None, None))
-                        .await?;
-                }
-                continue;
-            };
+        for (((a, token), u), pending) in agents.iter().zip(tokens).zip(usages).zip(pendings) {
             let totals = usage_of(u);
             let (phase, first_prompt) = match (a.state, &a.thread_id) {
                 (AgentState::Stopped, _) => (Phase::Stopped, None),
@@ -127,17 +127,26 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
                 (_, Some(_)) => (Phase::Idle, None),
                 (_, None) if a.role == LEAD => {
                     to_start.push(a.agent_id.clone());
-                    let instructions = session.profile.role(LEAD).map(|r| r.instructions).unwrap_or_default();
+                    let instructions = session
+                        .profile
+                        .role(LEAD)
+                        .map(|r| r.instructions)
+                        .unwrap_or_default();
                     (
                         Phase::Queued,
-                        Some(prompts::lead_prompt(&instructions, &team.goal, &team_id, &a.agent_id)),
+                        Some(prompts::lead_prompt(
+                            &instructions,
+                            &team.goal,
+                            &team_id,
+                            &a.agent_id,
+                        )),
                     )
                 }
                 (_, None) => (Phase::Queued, None),
             };
             let _ = Supervisor::phase_of(a.state);
             // pending_seen 0: an idle agent with waiting messages is resumed at once.
-            sup.adopt_agent(a, token, phase, totals, first_prompt, 0);
+            sup.adopt_agent(a, Some(token), phase, totals, first_prompt, 0);
         }
         for id in to_start {
             sup.start_first_turn(&id)?;

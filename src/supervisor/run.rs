@@ -209,7 +209,7 @@ impl Session {
             }
             None => None,
         };
-        let codex_bin = codex_teams_mock_model::harness::find_codex()?;
+        let codex_bin = codex_teams_codex_exec::find_codex()?;
         let store_path = home.store_path();
         let grace = env_ms("CODEX_TEAMS_GRACE_MS").unwrap_or(Duration::from_secs(5));
         let drain = env_ms("CODEX_TEAMS_DRAIN_MS").unwrap_or(Duration::from_secs(15));
@@ -346,15 +346,12 @@ impl Session {
                 }
             })
             .await?;
-        if matches!(team.status, TeamStatus::Finalized | TeamStatus::Failed) {
-            self.home.drop_tokens(team_id);
-        }
         self.home.release_owner(team_id);
         let store_path = self.home.store_path();
         let t = team_id.to_string();
         let mut summary = tokio::task::spawn_blocking(move || {
             let store = Store::open(&store_path)?;
-            summary::from_store(&store, &store_path, &t)
+            summary::from_store(&store, &t)
         })
         .await??;
         summary.status = ending.status(team.status).to_string();
@@ -462,9 +459,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .await?;
         let team_id = team.team_id.clone();
         session.home.claim_owner(&team_id)?;
-        session
-            .home
-            .save_token(&team_id, &lead.agent.agent_id, &lead.token)?;
         if !session.json {
             eprintln!(
                 "codex-teams: team {team_id} started in {} (profile {}, up to {} workers)",
@@ -484,7 +478,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             prompts::lead_prompt(&instructions, &args.task, &team_id, &lead.agent.agent_id);
         sup.adopt_agent(
             &lead.agent,
-            lead.token.clone(),
+            Some(lead.token.clone()),
             Phase::Queued,
             Usage::default(),
             Some(prompt),

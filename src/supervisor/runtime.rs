@@ -54,7 +54,8 @@ pub struct SupervisorOptions {
     pub profile: Profile,
     /// Worker cap (1..=6), at most the profile's `max_threads`.
     pub max_threads: usize,
-    /// Where tokens are kept for `resume`.
+    /// The supervisor's directory (owner records, logs). No token is ever written there:
+    /// an agent whose token this process does not hold gets a fresh one from the store.
     pub home: TeamsHome,
     /// The store file.
     pub store_path: PathBuf,
@@ -110,7 +111,9 @@ struct AgentRt {
     name: String,
     role: String,
     brief: String,
-    token: String,
+    /// Its bearer token in plaintext, held only in memory. `None` when this process never
+    /// had it (an agent adopted from the store): the next turn mints a fresh one first.
+    token: Option<String>,
     /// The lead's session model recorded with the spawn.
     lead_model: Option<String>,
     phase: Phase,
@@ -376,13 +379,15 @@ impl Supervisor {
         self.ensure_ticker();
     }
 
-    /// Registers an existing agent (from the store, on `resume`) with its token. `phase` is
-    /// what this process should treat it as: `Idle` (resumable), `Queued` (never started).
+    /// Registers an existing agent (from the store, on `resume`) with its token, or `None`
+    /// when this process does not have it (a fresh one is minted before its next turn).
+    /// `phase` is what this process should treat it as: `Idle` (resumable), `Queued`
+    /// (never started).
     #[allow(clippy::too_many_arguments)]
     pub fn adopt_agent(
         &self,
         agent: &codex_teams_store::Agent,
-        token: String,
+        token: Option<String>,
         phase: Phase,
         totals: Usage,
         first_prompt: Option<String>,
@@ -597,6 +602,7 @@ impl Supervisor {
         kind: &TurnKind,
     ) -> anyhow::Result<Option<(TurnSpec, String)>> {
         let addr = self.http_addr().await?;
+        self.ensure_token(agent_id).await?;
         let (cmd, args, token, team_id, role, meter) = {
             let st = self.lock();
             let a = st
@@ -626,14 +632,11 @@ impl Supervisor {
                 TurnKind::First(_) => UsageMeter::new(),
                 TurnKind::Resume(_) => UsageMeter::resume_from(a.totals),
             };
-            (
-                cmd,
-                args,
-                a.token.clone(),
-                a.team_id.clone(),
-                a.role.clone(),
-                meter,
-            )
+            let token = a
+                .token
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("agent {agent_id} has no bearer token"))?;
+            (cmd, args, token, a.team_id.clone(), a.role.clone(), meter)
         };
         let timeout = (role != LEAD)
             .then(|| Duration::from_secs(self.opts.profile.timeouts.worker_turn_secs));
@@ -660,6 +663,57 @@ impl Supervisor {
             },
             team_id,
         )))
+    }
+
+    /// Gives an agent whose plaintext token this process does not hold (adopted from the
+    /// store) a fresh one: minted, its hash stored, the old one refused from then on.
+    /// Plaintext tokens therefore never need to outlive the process that minted them.
+    async fn ensure_token(&self, agent_id: &str) -> anyhow::Result<()> {
+        let team_id = {
+            let st = self.lock();
+            let a = st
+                .agents
+                .get(agent_id)
+                .ok_or_else(|| anyhow::anyhow!("unknown agent {agent_id}"))?;
+            if a.token.is_some() {
+                return Ok(());
+            }
+            a.team_id.clone()
+        };
+        let minted = self
+            .hub()?
+            .rotate_agent_token(&team_id, agent_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot mint a token for agent {agent_id}: {e}"))?;
+        tracing::info!(target: "codex_teams::supervisor", event = "token.rotated", team_id = %team_id, agent_id = %agent_id);
+        if let Some(a) = self.lock().agents.get_mut(agent_id) {
+            a.token.get_or_insert(minted.token);
+        }
+        Ok(())
+    }
+
+    /// Sends the lead a supervisor note about `about` (sent in that agent's name, the way
+    /// every supervisor note is, so it needs no sender of its own) and wakes the lead.
+    async fn tell_lead(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        lead: &str,
+        about: &str,
+        body: String,
+        kind: &str,
+    ) {
+        let (t, a, l) = (team_id.to_string(), about.to_string(), lead.to_string());
+        let key = format!("supervisor-{kind}-{about}-{}", now_ms());
+        let sent = hub
+            .with_store(move |s| s.send(&t, &a, Recipient::Agent(l), &body, &key))
+            .await;
+        match sent {
+            Ok(_) => hub.message_arrived(team_id, lead),
+            Err(e) => {
+                tracing::warn!(target: "codex_teams::supervisor", event = "lead.note_failed", team_id = %team_id, agent_id = %about, error = %e)
+            }
+        }
     }
 
     async fn finish_stopped(&self, agent_id: &str) {
@@ -746,14 +800,8 @@ impl Supervisor {
             tracing::warn!(target: "codex_teams::supervisor", event = "agent.failed", team_id = %team_id, agent_id = %agent_id, reason = %why);
             if let Some(lead) = lead_id {
                 let body = prompts::worker_failed_message(&name, agent_id, &why);
-                let (t, a, l) = (team_id.clone(), agent_id.to_string(), lead.clone());
-                let key = format!("supervisor-failed-{agent_id}-{}", now_ms());
-                let sent = hub
-                    .with_store(move |s| s.send(&t, &a, Recipient::Agent(l), &body, &key))
+                self.tell_lead(&hub, &team_id, &lead, agent_id, body, "failed")
                     .await;
-                if sent.is_ok() {
-                    hub.message_arrived(&team_id, &lead);
-                }
             }
         }
         if resume_again {
@@ -861,13 +909,6 @@ impl Supervisor {
         {
             return Err(format!("team {} is ending; no new workers", req.team_id));
         }
-        if let Err(e) = self
-            .opts
-            .home
-            .save_token(&req.team_id, &req.agent_id, &req.token)
-        {
-            tracing::warn!(target: "codex_teams::supervisor", event = "token.save_failed", team_id = %req.team_id, error = %e);
-        }
         {
             let mut st = self.lock();
             st.next_seq += 1;
@@ -880,7 +921,7 @@ impl Supervisor {
                     name: req.name.clone(),
                     role: req.role.clone(),
                     brief: req.brief.clone(),
-                    token: req.token.clone(),
+                    token: Some(req.token.clone()),
                     lead_model: req.model.clone(),
                     phase: Phase::Queued,
                     wake: false,
@@ -990,6 +1031,8 @@ impl Supervisor {
         let mut first_turns: Vec<String> = Vec::new();
         let mut retire: Vec<String> = Vec::new();
         let mut stop: Vec<(String, Option<Pgid>)> = Vec::new();
+        // Queued spawns the fan-out check now refuses: (agent, name, why), for the lead.
+        let mut refused: Vec<(String, String, String)> = Vec::new();
         let mut activity = false;
         {
             let mut st = self.lock();
@@ -1043,10 +1086,23 @@ impl Supervisor {
                             first_turns.push(id);
                         }
                         Admission::Wait(_) => {}
-                        Admission::Refuse(why) => {
+                        Admission::Refuse(mut why) => {
+                            // With no worker wanted the fan-out reason may not say that the
+                            // budget is what refused it; the lead should hear the real cause.
+                            if decision.budget_exhausted && !why.contains("budget") {
+                                why = format!(
+                                    "{why}; {}",
+                                    budget::exhausted_reason(
+                                        profile,
+                                        spent,
+                                        input.worker_turn_estimate
+                                    )
+                                );
+                            }
                             tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team_id, agent_id = %id, reason = %why);
                             if let Some(a) = st.agents.get_mut(&id) {
                                 a.phase = Phase::Failed;
+                                refused.push((id.clone(), a.name.clone(), why));
                             }
                             retire.push(id);
                         }
@@ -1233,6 +1289,20 @@ impl Supervisor {
             })
             .await?;
         }
+        // A spawn the lead was told is waiting has now been refused: say so, or the lead
+        // waits for a worker that will never come.
+        let lead_id = self
+            .lock()
+            .teams
+            .get(team_id)
+            .and_then(|t| t.lead_id.clone());
+        if let Some(lead) = lead_id {
+            for (id, name, why) in refused {
+                let body = spawn_refused_message(&name, &id, &why);
+                self.tell_lead(hub, team_id, &lead, &id, body, "refused")
+                    .await;
+            }
+        }
         Ok(())
     }
 
@@ -1329,6 +1399,13 @@ impl Supervisor {
     }
 }
 
+/// The lead's note when a waiting spawn is refused after all (compact: one line).
+fn spawn_refused_message(name: &str, agent_id: &str, why: &str) -> String {
+    format!(
+        "[codex-teams] worker {name} ({agent_id}) will not start: its waiting spawn was refused: {why}."
+    )
+}
+
 fn now_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1392,8 +1469,7 @@ pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
     let home = TeamsHome::locate()?;
     let profile_name = std::env::var("CODEX_TEAMS_PROFILE").unwrap_or_else(|_| "default".into());
     let profile = Profile::load(&profile_name).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let codex_bin =
-        codex_teams_mock_model::harness::find_codex().unwrap_or_else(|_| PathBuf::from("codex"));
+    let codex_bin = codex_teams_codex_exec::find_codex().unwrap_or_else(|_| PathBuf::from("codex"));
     let scripted_base_url = std::env::var("CODEX_TEAMS_SCRIPTED_URL")
         .ok()
         .filter(|v| !v.is_empty());
@@ -1413,4 +1489,199 @@ pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
         sandbox_override: None,
         reaper_tag: REAPER.get().map(|r| r.tag.clone()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use codex_teams_store::{NewAgent, NewTask, NewTeam, TaskUpdate, Usage as StoreUsage};
+
+    use super::*;
+
+    fn test_supervisor(dir: &std::path::Path) -> Arc<Supervisor> {
+        let profile = Profile::load("default").unwrap();
+        Supervisor::new(SupervisorOptions {
+            codex_bin: PathBuf::from("/nonexistent/codex"),
+            codex_home: None,
+            scripted_base_url: None,
+            explicit_model: None,
+            max_threads: profile.cap(),
+            profile,
+            home: TeamsHome {
+                dir: dir.to_path_buf(),
+            },
+            store_path: dir.join("teams.db"),
+            grace: Duration::from_millis(200),
+            drain: Duration::from_millis(200),
+            lead_external: true,
+            tick: Duration::from_millis(50),
+            sandbox_override: None,
+            reaper_tag: None,
+        })
+        .unwrap()
+    }
+
+    /// An agent adopted without its token (this process never had it) gets a fresh one
+    /// before its next turn; the token it had before is refused from then on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_adopted_agent_without_a_token_gets_a_fresh_one() {
+        use codex_teams_mcp::token::hash_token;
+        let dir = tempfile::tempdir().unwrap();
+        let sup = test_supervisor(dir.path());
+        let hub = sup.hub().unwrap();
+        let new_team = NewTeam {
+            goal: "g".into(),
+            ..Default::default()
+        };
+        let (_, lead) = hub.start_team(new_team, "lead").await.unwrap();
+        sup.adopt_agent(&lead.agent, None, Phase::Idle, Usage::default(), None, 0);
+        sup.ensure_token(&lead.agent.agent_id).await.unwrap();
+        let fresh = sup.lock().agents[&lead.agent.agent_id]
+            .token
+            .clone()
+            .unwrap();
+        assert_ne!(fresh, lead.token);
+        let (old, new) = (hash_token(&lead.token), hash_token(&fresh));
+        let (old_found, new_found) = hub
+            .with_store(move |s| {
+                Ok((
+                    s.agent_by_token_hash(&old).is_ok(),
+                    s.agent_by_token_hash(&new)?.agent_id,
+                ))
+            })
+            .await
+            .unwrap();
+        assert!(!old_found, "the old token still authenticates");
+        assert_eq!(new_found, lead.agent.agent_id);
+        // Held now: asking again changes nothing.
+        sup.ensure_token(&lead.agent.agent_id).await.unwrap();
+        assert_eq!(
+            sup.lock().agents[&lead.agent.agent_id].token.as_deref(),
+            Some(fresh.as_str())
+        );
+    }
+
+    /// A spawn that was told to wait and is later refused by the control loop's fan-out
+    /// check is reported to the lead on the bus. Real store, real hub; no process starts
+    /// (the spawn never gets past waiting).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lead_hears_when_a_waiting_spawn_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = Profile::load("default").unwrap().budget.total_tokens;
+        let sup = test_supervisor(dir.path());
+        let hub = sup.hub().unwrap();
+        let (team, lead) = hub
+            .start_team(
+                NewTeam {
+                    goal: "g".into(),
+                    cwd: dir.path().display().to_string(),
+                    profile: "default".into(),
+                    config: serde_json::json!({}),
+                },
+                "lead",
+            )
+            .await
+            .unwrap();
+        let (t, l) = (team.team_id.clone(), lead.agent.agent_id.clone());
+        // Only blocked work (its dependency failed): the fan-out policy says "wait".
+        hub.with_store(move |s| {
+            let a = s.create_task(
+                &t,
+                &l,
+                NewTask {
+                    title: "a".into(),
+                    ..Default::default()
+                },
+            )?;
+            s.create_task(
+                &t,
+                &l,
+                NewTask {
+                    title: "b".into(),
+                    deps: vec![a.task_id.clone()],
+                    ..Default::default()
+                },
+            )?;
+            let a = s.claim_task(&t, Some(&a.task_id), &l, Duration::from_secs(60))?;
+            s.update_task(
+                &t,
+                &a.task_id,
+                &l,
+                a.version,
+                TaskUpdate {
+                    status: Some(TaskStatus::Failed),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+        let worker = hub
+            .register_agent(
+                &team.team_id,
+                NewAgent {
+                    name: "w1".into(),
+                    role: "implementer".into(),
+                    brief: "do b".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let id = worker.agent.agent_id.clone();
+        Runtime::spawn(
+            &*sup,
+            SpawnRequest {
+                team_id: team.team_id.clone(),
+                agent_id: id.clone(),
+                role: "implementer".into(),
+                name: "w1".into(),
+                brief: "do b".into(),
+                token: worker.token.clone(),
+                model: None,
+            },
+        )
+        .expect("the spawn waits rather than being refused");
+        sup.tick().await.unwrap();
+        assert_eq!(sup.view(&team.team_id).workers.get("queued"), Some(&1));
+
+        // The budget runs out: the waiting spawn is refused at the next pass.
+        let (t, l) = (team.team_id.clone(), lead.agent.agent_id.clone());
+        hub.with_store(move |s| {
+            let spent = StoreUsage {
+                input_tokens: total as i64,
+                ..Default::default()
+            };
+            s.record_usage(&t, &l, spent)
+        })
+        .await
+        .unwrap();
+        sup.tick().await.unwrap();
+        assert_eq!(sup.view(&team.team_id).workers.get("failed"), Some(&1));
+
+        let (t, l, w) = (
+            team.team_id.clone(),
+            lead.agent.agent_id.clone(),
+            id.clone(),
+        );
+        let (inbox, state) = hub
+            .with_store(move |s| {
+                Ok((
+                    s.pull_inbox(&t, &l, 10, Duration::from_secs(60))?,
+                    s.agent(&t, &w)?.state,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(state, AgentState::Failed);
+        assert_eq!(inbox.len(), 1, "exactly one note: {inbox:?}");
+        let body = &inbox[0].body;
+        assert!(body.contains("w1") && body.contains(&id), "{body}");
+        println!("{body}");
+        assert!(
+            body.contains("refused") && body.contains("budget"),
+            "{body}"
+        );
+    }
 }

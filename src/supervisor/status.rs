@@ -32,7 +32,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
         None => {
             let mut teams = Vec::new();
             for t in store.list_teams()? {
-                let s = summary::from_store(&store, &path, &t.team_id)?;
+                let s = summary::from_store(&store, &t.team_id)?;
                 teams.push(json!({
                     "team_id": t.team_id,
                     "status": name(t.status),
@@ -47,7 +47,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
         }
         Some(id) => {
             let team = store.team(id).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let s = summary::from_store(&store, &path, id)?;
+            let s = summary::from_store(&store, id)?;
             let mut agents = Vec::new();
             for a in store.list_agents(id)? {
                 let u = s

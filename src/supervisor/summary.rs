@@ -3,7 +3,6 @@
 //! and `status` report the same numbers.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use codex_teams_store::{Store, TaskFilter, TaskStatus};
 use serde::Serialize;
@@ -52,7 +51,11 @@ pub struct Summary {
     pub status: String,
     /// One sentence on why the run ended.
     pub reason: String,
+    /// Workers that really ran: a codex process was started for them. Spawns the fan-out
+    /// policy or the budget refused are counted in `spawns_refused` instead.
     pub agents_spawned: usize,
+    /// Worker requests that never got a process (refused, or still waiting at the end).
+    pub spawns_refused: usize,
     pub peak_threads: usize,
     pub tokens: Tokens,
     pub wall_ms: u64,
@@ -67,22 +70,6 @@ pub struct Summary {
     pub scripted: Option<Scripted>,
 }
 
-/// Messages sent in a team. The store has no count for it, so this reads the file directly
-/// (read-only).
-pub fn message_count(db: &Path, team_id: &str) -> anyhow::Result<usize> {
-    let conn = rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM messages WHERE team_id = ?1",
-        [team_id],
-        |r| r.get(0),
-    )?;
-    Ok(n.max(0) as usize)
-}
-
 fn name_of<T: Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()
@@ -92,7 +79,7 @@ fn name_of<T: Serialize>(v: T) -> String {
 
 /// Reads the store's side of the summary (tokens, tasks, messages, artifacts). The caller
 /// fills in status, wall time, peak threads and the spawn count it knows.
-pub fn from_store(store: &Store, db: &Path, team_id: &str) -> anyhow::Result<Summary> {
+pub fn from_store(store: &Store, team_id: &str) -> anyhow::Result<Summary> {
     let mut s = Summary {
         team_id: team_id.to_string(),
         ..Summary::default()
@@ -106,7 +93,12 @@ pub fn from_store(store: &Store, db: &Path, team_id: &str) -> anyhow::Result<Sum
         s.tokens.output += u.output_tokens;
         s.unacked += store.pending_count(team_id, &a.agent_id)?;
         if a.role != "lead" {
-            s.agents_spawned += 1;
+            // A thread id or a recorded process group means a codex child was started.
+            if a.thread_id.is_some() || a.pgid.is_some() {
+                s.agents_spawned += 1;
+            } else {
+                s.spawns_refused += 1;
+            }
             if s.model.is_none() {
                 s.model = a.model.clone();
             }
@@ -142,7 +134,7 @@ pub fn from_store(store: &Store, db: &Path, team_id: &str) -> anyhow::Result<Sum
         .filter(|t| t.status == TaskStatus::Failed)
         .count();
     s.artifacts = store.list_artifacts(team_id)?.len();
-    s.messages = message_count(db, team_id)?;
+    s.messages = store.message_count(team_id)?;
     Ok(s)
 }
 

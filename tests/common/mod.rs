@@ -32,7 +32,7 @@ pub struct World {
 
 impl World {
     pub fn new() -> World {
-        let codex = codex_teams_mock_model::harness::find_codex().expect("codex binary");
+        let codex = codex_teams_codex_exec::find_codex().expect("codex binary");
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("teams-home");
         let codex_home = dir.path().join("codex-home");

@@ -73,6 +73,20 @@ pub fn register_agent(store: &Store, team_id: &str, new: NewAgent) -> StoreResul
     Ok(MintedAgent { agent, token })
 }
 
+/// Gives an existing agent a fresh bearer token (256 random bits) and stores only its hash;
+/// the old token is refused from the moment this returns. This is how a resumed supervisor
+/// gets a token for an agent without any plaintext token ever being written to disk.
+/// An agent of another team is `NotFound`.
+pub fn rotate_agent_token(
+    store: &Store,
+    team_id: &str,
+    agent_id: &str,
+) -> StoreResult<MintedAgent> {
+    let token = mint_token();
+    let agent = store.rotate_agent_token(team_id, agent_id, &hash_token(&token))?;
+    Ok(MintedAgent { agent, token })
+}
+
 /// Creates a team and its lead (role `lead`, with a token for an HTTP endpoint) in one
 /// store transaction: a failure leaves neither behind.
 pub fn start_team(
@@ -203,6 +217,18 @@ impl TeamHub {
         let team_id = team_id.to_string();
         self.pool
             .run(move |s| register_agent(s, &team_id, new))
+            .await
+    }
+
+    /// [`rotate_agent_token`] on the blocking pool.
+    pub async fn rotate_agent_token(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+    ) -> Result<MintedAgent, HubError> {
+        let (team_id, agent_id) = (team_id.to_string(), agent_id.to_string());
+        self.pool
+            .run(move |s| rotate_agent_token(s, &team_id, &agent_id))
             .await
     }
 

@@ -21,11 +21,15 @@ pub mod schemas;
 mod server;
 pub mod stdio;
 pub mod token;
+pub mod tool_names;
 pub mod types;
 
 pub use errors::{codes, store_error};
 pub use http::{HttpServer, serve_http};
-pub use hub::{Caller, HubOptions, MintedAgent, TeamHub, register_agent, start_team};
+pub use hub::{
+    Caller, HubOptions, MintedAgent, TeamHub, register_agent, rotate_agent_token, start_team,
+};
 pub use runtime::{NoopRuntime, Runtime, SpawnRequest};
 pub use server::TeamServer;
 pub use stdio::serve_stdio;
+pub use tool_names::{LEAD_ONLY_TOOLS, TOOL_NAMES};

@@ -24,18 +24,11 @@ use crate::errors::{forbidden, invalid};
 use crate::hub::{Caller, TeamHub};
 use crate::redact::{preview, redact_json};
 use crate::runtime::SpawnRequest;
+use crate::tool_names::is_lead_only;
 use crate::types::*;
 
 /// Tracing target of bus, task and artifact events (one event per exchange).
 pub const EVENT_TARGET: &str = "codex_teams::bus";
-
-/// Tools only a lead may call (listed to leads only, refused to workers).
-const LEAD_ONLY: &[&str] = &[
-    "team_spawn",
-    "team_finalize",
-    "decision_open",
-    "decision_close",
-];
 
 /// How big a body preview a log line carries (redacted first).
 const PREVIEW_CHARS: usize = 80;
@@ -1270,9 +1263,7 @@ impl ServerHandler for TeamServer {
             .list_all()
             .into_iter()
             .filter(|t| !(is_http && t.name == "team_start"))
-            .filter(|t| {
-                caller.as_ref().is_none_or(|c| c.is_lead()) || !LEAD_ONLY.contains(&t.name.as_ref())
-            })
+            .filter(|t| caller.as_ref().is_none_or(|c| c.is_lead()) || !is_lead_only(&t.name))
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use codex_teams_mock_model::harness::{Codex, Item};
+use codex_teams_mock_model::harness::{Codex, ItemKind};
 use codex_teams_mock_model::{MockModel, Options, Scenario};
 use common::*;
 use serde_json::json;
@@ -72,8 +72,8 @@ rules:
 
     let calls: Vec<(String, String)> = run
         .completed_items()
-        .filter_map(|i| match i {
-            Item::McpToolCall { tool, status, .. } => Some((tool.clone(), status.clone())),
+        .filter_map(|i| match &i.kind {
+            ItemKind::McpToolCall { tool, status, .. } => Some((tool.clone(), status.clone())),
             _ => None,
         })
         .collect();

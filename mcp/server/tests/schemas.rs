@@ -1,31 +1,10 @@
 //! The checked-in schemas match the code. `UPDATE_SCHEMAS=1 cargo test -p codex-teams-mcp
 //! --test schemas` rewrites them.
 
-use codex_teams_mcp::schemas::{render, schema_dir, tool_schemas, write_schemas};
+use std::collections::BTreeSet;
 
-const TOOLS: &[&str] = &[
-    "team_start",
-    "team_status",
-    "team_finalize",
-    "team_spawn",
-    "team_send",
-    "team_broadcast",
-    "team_pull_inbox",
-    "team_ack",
-    "team_wait",
-    "task_create",
-    "task_claim",
-    "task_update",
-    "task_list",
-    "artifact_publish",
-    "artifact_read",
-    "artifact_list",
-    "decision_open",
-    "decision_propose",
-    "decision_vote",
-    "decision_close",
-    "decision_get",
-];
+use codex_teams_mcp::schemas::{render, schema_dir, tool_schemas, write_schemas};
+use codex_teams_mcp::{LEAD_ONLY_TOOLS, TOOL_NAMES as TOOLS};
 
 #[test]
 fn every_required_tool_exists_with_object_schemas() {
@@ -71,4 +50,24 @@ fn checked_in_schemas_match_the_code() {
         "schemas drifted from the code (rerun with UPDATE_SCHEMAS=1):\n{}",
         drift.join("\n")
     );
+}
+
+#[test]
+fn schema_files_are_exactly_the_tool_names() {
+    let dir = schema_dir();
+    let mut from_files = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("mcp/schemas exists") {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(schema["name"], stem.as_str(), "{}", path.display());
+        from_files.insert(stem);
+    }
+    let ours: BTreeSet<String> = TOOLS.iter().map(|t| t.to_string()).collect();
+    assert_eq!(ours, from_files);
+    assert!(LEAD_ONLY_TOOLS.iter().all(|t| TOOLS.contains(t)));
 }

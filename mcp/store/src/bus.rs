@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{lease_ms, new_id, now_ms, prefix};
-use crate::store::{ensure_member, require_text, within_limit};
+use crate::store::{ensure_member, ensure_team, require_text, within_limit};
 use crate::*;
 
 /// Where a stored message was addressed: `None` is a broadcast.
@@ -259,6 +259,18 @@ impl Store {
                 )?
                 .query_row([agent_id], |r| r.get(0))?;
             Ok(n as usize)
+        })
+    }
+
+    /// Messages sent in the team (a broadcast counts once): the run summary's `messages`,
+    /// so the supervisor need not query the schema itself. An unknown team is `NotFound`.
+    pub fn message_count(&self, team_id: &str) -> StoreResult<usize> {
+        self.read(|c| {
+            ensure_team(c, team_id)?;
+            let n: i64 = c
+                .prepare_cached("SELECT count(*) FROM messages WHERE team_id = ?1")?
+                .query_row([team_id], |r| r.get(0))?;
+            Ok(n.max(0) as usize)
         })
     }
 }
@@ -558,5 +570,26 @@ mod tests {
             "message for this agent",
         );
         assert_eq!(s.ack(&f.team, b, &[m]).unwrap(), 1);
+    }
+
+    #[test]
+    fn message_count_counts_sends_per_team() {
+        let f = Fixture::new(3);
+        let s = &f.store;
+        assert_eq!(s.message_count(&f.team).unwrap(), 0);
+        s.send(&f.team, &f.agents[0], to(&f.agents[1]), "one", "k1")
+            .unwrap();
+        s.send(&f.team, &f.agents[1], Recipient::Broadcast, "all", "k2")
+            .unwrap();
+        // A retried send (same key) is the same message.
+        s.send(&f.team, &f.agents[0], to(&f.agents[1]), "one", "k1")
+            .unwrap();
+        assert_eq!(
+            s.message_count(&f.team).unwrap(),
+            2,
+            "a broadcast counts once"
+        );
+        assert_eq!(s.message_count(&f.other_team).unwrap(), 0);
+        assert_not_found(s.message_count("team-nope"), "team");
     }
 }

@@ -289,6 +289,38 @@ impl Store {
         })
     }
 
+    /// Replaces an agent's bearer-token hash in one transaction, so the old token stops
+    /// authenticating the moment this commits. `codex-teams resume` uses it to hand a
+    /// resumed agent a fresh token instead of keeping plaintext tokens on disk. An agent of
+    /// another team is `NotFound`; a hash that belongs to another agent is `Conflict`.
+    pub fn rotate_agent_token(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+        new_token_hash: &str,
+    ) -> StoreResult<Agent> {
+        require_text("token hash", new_token_hash)?;
+        let now = now_ms();
+        self.write(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            let owner = c
+                .prepare_cached("SELECT agent_id FROM agents WHERE token_hash = ?1")?
+                .query_row([new_token_hash], |r| r.get::<_, String>(0))
+                .optional()?;
+            if owner.is_some_and(|o| o != agent_id) {
+                return Err(StoreError::Conflict(
+                    "that token hash already belongs to another agent".into(),
+                ));
+            }
+            c.prepare_cached(
+                "UPDATE agents SET token_hash = ?3, updated_at = ?4
+                 WHERE team_id = ?1 AND agent_id = ?2",
+            )?
+            .execute(params![team_id, agent_id, new_token_hash, now])?;
+            load_agent(c, team_id, agent_id)
+        })
+    }
+
     /// The team's members in the order they were added.
     pub fn list_agents(&self, team_id: &str) -> StoreResult<Vec<Agent>> {
         self.read(|c| {
@@ -600,6 +632,40 @@ mod tests {
             s.set_agent_state(&f.team, &f.outsider, AgentState::Idle, None, None),
             "agent",
         );
+    }
+
+    #[test]
+    fn rotating_a_token_retires_the_old_hash_at_once() {
+        let f = Fixture::new(2);
+        let s = &f.store;
+        let (old, new) = (sha256_hex(b"old-token"), sha256_hex(b"new-token"));
+        s.rotate_agent_token(&f.team, &f.agents[0], &old).unwrap();
+        assert_eq!(s.agent_by_token_hash(&old).unwrap().agent_id, f.agents[0]);
+        let a = s.rotate_agent_token(&f.team, &f.agents[0], &new).unwrap();
+        assert_eq!(a.agent_id, f.agents[0]);
+        assert_not_found(s.agent_by_token_hash(&old), "agent with that token");
+        assert_eq!(s.agent_by_token_hash(&new).unwrap(), a);
+        // Rotating to the hash it already has is harmless.
+        s.rotate_agent_token(&f.team, &f.agents[0], &new).unwrap();
+        // Another agent's hash is refused, and nothing changes.
+        let err = s
+            .rotate_agent_token(&f.team, &f.agents[1], &new)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(s.agent_by_token_hash(&new).unwrap().agent_id, f.agents[0]);
+        // Team scoping: an agent of another team, or an unknown team, is not found.
+        assert_not_found(
+            s.rotate_agent_token(&f.team, &f.outsider, &sha256_hex(b"x")),
+            "agent",
+        );
+        assert_not_found(
+            s.rotate_agent_token("team-nope", &f.agents[0], &sha256_hex(b"x")),
+            "team",
+        );
+        let err = s
+            .rotate_agent_token(&f.team, &f.agents[0], " ")
+            .unwrap_err();
+        assert!(err.to_string().contains("token hash is empty"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Runs the real `codex exec --json` against a mock-model server, in a throwaway
 //! `CODEX_HOME`, and hands back its parsed events: the one way our tests drive Codex.
 
-pub mod events;
+pub use codex_teams_codex_exec::events;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -11,63 +11,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::io::AsyncReadExt;
 
-pub use events::{Event, Item, Usage};
-
-/// The Codex CLI version the project pins (and `scripts/install-codex.sh` installs).
-pub const CODEX_VERSION: &str = "0.169.0";
-
-/// The workspace root (where `.tools/` and `scripts/` live).
-pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-/// Where `scripts/install-codex.sh` puts the binary.
-pub fn project_codex_path() -> PathBuf {
-    workspace_root().join(".tools/codex/node_modules/.bin/codex")
-}
-
-/// Finds the codex binary: `$CODEX_BIN`, else `codex` on `PATH`, else the project-local
-/// install. The error says how to install it, so a machine without codex fails tests
-/// loudly instead of skipping them.
-pub fn find_codex() -> anyhow::Result<PathBuf> {
-    locate(
-        std::env::var_os("CODEX_BIN").filter(|v| !v.is_empty()),
-        true,
-        &project_codex_path(),
-    )
-}
-
-fn locate(codex_bin: Option<OsString>, use_path: bool, local: &Path) -> anyhow::Result<PathBuf> {
-    let how = format!(
-        "run `scripts/install-codex.sh` to install @openai/codex@{CODEX_VERSION} (it lands at {}), \
-         or set CODEX_BIN to a codex binary",
-        local.display()
-    );
-    if let Some(bin) = codex_bin {
-        let path = PathBuf::from(&bin);
-        if path.is_file() {
-            return Ok(path);
-        }
-        if let Ok(found) = which::which(&bin) {
-            return Ok(found);
-        }
-        bail!(
-            "CODEX_BIN={} is not an executable file; {how}",
-            path.display()
-        );
-    }
-    if use_path && let Ok(found) = which::which("codex") {
-        return Ok(found);
-    }
-    if local.is_file() {
-        return Ok(local.to_path_buf());
-    }
-    bail!(
-        "codex CLI not found (no $CODEX_BIN, no `codex` on PATH, nothing at {}): {how}",
-        local.display()
-    )
-}
+pub use codex_teams_codex_exec::binary::{
+    CODEX_VERSION, CodexNotFound, find_codex, project_codex_path, workspace_root,
+};
+pub use codex_teams_codex_exec::events::{ExecEvent, Item, ItemKind, Usage};
 
 /// A configured codex: binary, temporary `CODEX_HOME` pointing at the mock server,
 /// working directory, extra `-c` flags and environment.
@@ -89,7 +36,7 @@ pub struct CodexRun {
     /// Exit code (`None` when killed by a signal).
     pub exit_code: Option<i32>,
     /// Parsed stdout events, in order.
-    pub events: Vec<Event>,
+    pub events: Vec<ExecEvent>,
     /// Stdout lines that were not JSON events.
     pub other_stdout: Vec<String>,
     /// Everything codex wrote to stderr.
@@ -104,16 +51,13 @@ impl CodexRun {
 
     /// The thread id from `thread.started`.
     pub fn thread_id(&self) -> Option<&str> {
-        self.events.iter().find_map(|e| match e {
-            Event::ThreadStarted { thread_id } => Some(thread_id.as_str()),
-            _ => None,
-        })
+        self.events.iter().find_map(ExecEvent::thread_id)
     }
 
     /// The last `agent_message`: codex's final answer.
     pub fn final_message(&self) -> Option<&str> {
-        self.completed_items().rev().find_map(|i| match i {
-            Item::AgentMessage { text, .. } => Some(text.as_str()),
+        self.completed_items().rev().find_map(|i| match &i.kind {
+            ItemKind::AgentMessage { text } => Some(text.as_str()),
             _ => None,
         })
     }
@@ -121,7 +65,7 @@ impl CodexRun {
     /// Usage of the last `turn.completed` (the thread's running totals).
     pub fn usage(&self) -> Option<Usage> {
         self.events.iter().rev().find_map(|e| match e {
-            Event::TurnCompleted { usage } => Some(*usage),
+            ExecEvent::TurnCompleted { usage } => Some(*usage),
             _ => None,
         })
     }
@@ -129,7 +73,7 @@ impl CodexRun {
     /// Items of `item.completed` events, in order.
     pub fn completed_items(&self) -> impl DoubleEndedIterator<Item = &Item> {
         self.events.iter().filter_map(|e| match e {
-            Event::ItemCompleted(i) => Some(i),
+            ExecEvent::ItemCompleted(i) => Some(i),
             _ => None,
         })
     }
@@ -139,7 +83,9 @@ impl CodexRun {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::TurnFailed { message } | Event::Error { message } => Some(message.as_str()),
+                ExecEvent::TurnFailed { message } | ExecEvent::Error { message } => {
+                    Some(message.as_str())
+                }
                 _ => None,
             })
             .collect()
@@ -150,7 +96,7 @@ impl CodexRun {
         let completed = self
             .events
             .iter()
-            .any(|e| matches!(e, Event::TurnCompleted { .. }));
+            .any(|e| matches!(e, ExecEvent::TurnCompleted { .. }));
         if self.success() && completed && self.errors().is_empty() {
             return Ok(self);
         }
@@ -361,9 +307,9 @@ stream_max_retries = 0
         let mut events = Vec::new();
         let mut other_stdout = Vec::new();
         for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
-            match Event::parse_line(line) {
-                Some(e) => events.push(e),
-                None => other_stdout.push(line.to_owned()),
+            match ExecEvent::parse(line) {
+                Ok(e) => events.push(e),
+                Err(_) => other_stdout.push(line.to_owned()),
             }
         }
         Ok(CodexRun {
@@ -396,20 +342,6 @@ fn tail(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn missing_codex_error_says_how_to_install() {
-        let nowhere = Path::new("/nonexistent/.tools/codex/node_modules/.bin/codex");
-        let msg = format!("{:#}", locate(None, false, nowhere).unwrap_err());
-        assert!(msg.contains("scripts/install-codex.sh"), "{msg}");
-        assert!(msg.contains("codex CLI not found"), "{msg}");
-        let msg = format!(
-            "{:#}",
-            locate(Some("/nonexistent/codex".into()), true, nowhere).unwrap_err()
-        );
-        assert!(msg.contains("CODEX_BIN=/nonexistent/codex"), "{msg}");
-        assert!(msg.contains("scripts/install-codex.sh"), "{msg}");
-    }
 
     #[test]
     fn home_config_points_at_the_server() {
