@@ -606,6 +606,20 @@ fn is_live(pid: i32) -> bool {
     read_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
 }
 
+/// The environment block (NUL-separated `K=V`) of every other process we may read: how the
+/// supervisor finds its own descendants that left their process group.
+pub fn other_environs() -> Vec<(i32, Vec<u8>)> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+        .filter_map(|pid| Some((pid, std::fs::read(format!("/proc/{pid}/environ")).ok()?)))
+        .collect()
+}
+
 fn has_marker(pid: i32, marker: Option<&str>) -> bool {
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return false;

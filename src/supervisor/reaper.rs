@@ -55,27 +55,12 @@ fn uuid_like() -> String {
 
 /// Live pids (other than ours) whose environment has `SUPERVISOR_ENV=tag`.
 pub fn tagged(tag: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
     let needle = format!("{SUPERVISOR_ENV}={tag}");
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        if raw.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
-            out.push(pid);
-        }
-    }
-    out
+    super::process::other_environs()
+        .into_iter()
+        .filter(|(_, env)| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// `codex-teams __reap TAG`: waits for stdin to close, then kills every tagged process.

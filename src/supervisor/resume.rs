@@ -12,7 +12,7 @@ use codex_teams_store::{AgentState, Store, TeamStatus, Usage as StoreUsage};
 use super::events::Usage;
 use super::home::TeamsHome;
 use super::prompts;
-use super::run::{CommonArgs, Ending, Session, init_logs, sweep_stale};
+use super::run::{CommonArgs, Session, init_logs, sweep_stale};
 use super::runtime::{Phase, Supervisor};
 use crate::policy::Profile;
 use crate::policy::roles::LEAD;
@@ -76,7 +76,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         {
             common.scenario = Some(p.into());
         }
-        let mut session = Session::open(&common, profile, Some(guard), home, false).await?;
+        let session = Session::open(&common, profile, Some(guard), home, false).await?;
         let team_id = team.team_id.clone();
         let t = team_id.clone();
         let (agents, tokens, usages, pendings) = session
@@ -154,15 +154,6 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         for (id, msg) in to_resume {
             sup.resume_now(&id, msg);
         }
-        let ending = session.drive(&team_id).await?;
-        let summary = session.finish(&team_id, &ending, started).await?;
-        session.print(&summary)?;
-        if let Some(m) = session.mock.take() {
-            m.shutdown().await;
-        }
-        match ending {
-            Ending::Finalized if summary.status == "finalized" => Ok(()),
-            _ => bail!("the run ended {}: {}", summary.status, summary.reason),
-        }
+        session.complete(&team_id, started).await
     })
 }

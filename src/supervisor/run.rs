@@ -369,6 +369,21 @@ impl Session {
         Ok(summary)
     }
 
+    /// Drives the team to its end, stops everything, prints the summary; an error unless the
+    /// lead finalized. The common tail of `run` and `resume`.
+    pub async fn complete(mut self, team_id: &str, started: Instant) -> anyhow::Result<()> {
+        let ending = self.drive(team_id).await?;
+        let summary = self.finish(team_id, &ending, started).await?;
+        self.print(&summary)?;
+        if let Some(m) = self.mock.take() {
+            m.shutdown().await;
+        }
+        match ending {
+            Ending::Finalized if summary.status == "finalized" => Ok(()),
+            _ => bail!("the run ended {}: {}", summary.status, summary.reason),
+        }
+    }
+
     /// Prints the summary (JSON on stdout, or text on stderr and stdout).
     pub fn print(&self, summary: &Summary) -> anyhow::Result<()> {
         if self.json {
@@ -429,7 +444,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         let started = Instant::now();
         sweep_stale(&home, &home.store_path()).await?;
-        let mut session = Session::open(&args.common, profile, Some(guard), home, false).await?;
+        let session = Session::open(&args.common, profile, Some(guard), home, false).await?;
         let lead_model = model::resolve(&ModelInputs {
             explicit_model: args.common.model.clone(),
             lead_session_model: None,
@@ -485,16 +500,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             0,
         );
         sup.start_first_turn(&lead.agent.agent_id)?;
-        let ending = session.drive(&team_id).await?;
-        let summary = session.finish(&team_id, &ending, started).await?;
-        session.print(&summary)?;
-        if let Some(m) = session.mock.take() {
-            m.shutdown().await;
-        }
-        match ending {
-            Ending::Finalized if summary.status == "finalized" => Ok(()),
-            _ => bail!("the run ended {}: {}", summary.status, summary.reason),
-        }
+        session.complete(&team_id, started).await
     })
 }
 

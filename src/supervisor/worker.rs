@@ -223,25 +223,13 @@ pub async fn run_turn(
 /// their own process groups (e.g. a login shell's background `pyenv rehash`), so a group
 /// kill alone does not reach them; the environment they inherit does.
 pub fn marked_strays() -> Vec<(i32, String, Option<String>)> {
-    let me = std::process::id() as i32;
+    let marker_prefix = format!("{}=", process::MARKER_ENV);
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
+    for (pid, raw) in process::other_environs() {
         let mut marker = None;
         let mut agent = None;
         for kv in raw.split(|b| *b == 0) {
-            if let Some(v) = kv.strip_prefix(format!("{}=", process::MARKER_ENV).as_bytes()) {
+            if let Some(v) = kv.strip_prefix(marker_prefix.as_bytes()) {
                 marker = Some(String::from_utf8_lossy(v).into_owned());
             } else if let Some(v) = kv.strip_prefix(b"CODEX_TEAMS_AGENT_ID=") {
                 agent = Some(String::from_utf8_lossy(v).into_owned());

@@ -522,19 +522,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(has_index, 1);
-        let ok: String = s
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
-        let fk_violations = s
-            .conn
-            .prepare("PRAGMA foreign_key_check")
-            .unwrap()
-            .query_map([], |_| Ok(()))
-            .unwrap()
-            .count();
-        assert_eq!(fk_violations, 0);
+        integrity_and_keys_ok(&s);
     }
 
     #[test]
