@@ -188,6 +188,10 @@ pub struct Supervisor {
     kick: Notify,
     sync_store: Mutex<Option<Store>>,
     ticker: AtomicBool,
+    /// Held for a whole pass of the control loop: the background ticker and explicit
+    /// `tick()` calls never interleave, so a pass's store writes and notes to the lead are
+    /// done when it returns.
+    tick_pass: tokio::sync::Mutex<()>,
     role_overrides: BTreeMap<String, RoleOverride>,
 }
 
@@ -267,6 +271,7 @@ impl Supervisor {
             kick: Notify::new(),
             sync_store: Mutex::new(None),
             ticker: AtomicBool::new(false),
+            tick_pass: tokio::sync::Mutex::new(()),
             role_overrides,
         }))
     }
@@ -988,6 +993,7 @@ impl Supervisor {
     /// One pass of the control loop over every team: admit queued spawns, resume idle agents
     /// that have mail or ready work, retire idle workers, stop workers of finalized teams.
     pub async fn tick(&self) -> anyhow::Result<()> {
+        let _pass = self.tick_pass.lock().await;
         let hub = self.hub()?;
         let teams: Vec<String> = self.lock().teams.keys().cloned().collect();
         for team_id in teams {
