@@ -249,6 +249,13 @@ impl ExecCommand {
         }
         if self.lean {
             config("web_search", "disabled".into());
+            // `--disable multi_agent` alone does not stop a model codex knows (its default
+            // `gpt-6.1-sol` among them) from getting the `collaboration` namespace
+            // (`spawn_agent` & co.) and the `<multi_agent_role>` prompt: the model catalog
+            // picks the sub-agent version. `[agents].enabled = false` removes them for
+            // every model, so no worker can start codex's own sub-agents and the 6-worker
+            // cap stays true. Checked by `lean_workers_cannot_spawn_native_sub_agents`.
+            config("agents.enabled", false.into());
         }
         if let Some(team) = &self.team {
             check_loopback("team endpoint", &team.url)?;
@@ -280,7 +287,19 @@ impl ExecCommand {
             }
         }
         if self.lean {
-            a.extend(["--disable", "multi_agent", "--disable", "goals"].map(String::from));
+            // `agents.enabled=false` yields to `features.multi_agent_v2` (a user's config may
+            // turn it on): switch that off too.
+            a.extend(
+                [
+                    "--disable",
+                    "multi_agent",
+                    "--disable",
+                    "multi_agent_v2",
+                    "--disable",
+                    "goals",
+                ]
+                .map(String::from),
+            );
         }
         Ok(a)
     }
@@ -376,6 +395,8 @@ mod tests {
                 "-c",
                 "web_search=\"disabled\"",
                 "-c",
+                "agents.enabled=false",
+                "-c",
                 "mcp_servers.team.url=\"http://127.0.0.1:4711/agents/a-1/mcp\"",
                 "-c",
                 "mcp_servers.team.bearer_token_env_var=\"CODEX_TEAMS_TOKEN\"",
@@ -387,6 +408,8 @@ mod tests {
                 "mcp_servers.team.enabled_tools=[\"team_send\", \"team_wait\"]",
                 "--disable",
                 "multi_agent",
+                "--disable",
+                "multi_agent_v2",
                 "--disable",
                 "goals",
                 "--",
@@ -653,6 +676,119 @@ mod tests {
         }
     }
 
+    /// Tool names offered by one recorded request: `body.tools` and the namespaces of an
+    /// `additional_tools` input item, as `namespace.name` (or `name` at top level).
+    fn offered_tools(body: &serde_json::Value) -> Vec<String> {
+        fn collect(tools: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+            for tool in tools.as_array().into_iter().flatten() {
+                let name = tool["name"].as_str().unwrap_or("?");
+                if tool["type"] == "namespace" {
+                    collect(&tool["tools"], &format!("{prefix}{name}."), out);
+                } else {
+                    out.push(format!("{prefix}{name}"));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        collect(&body["tools"], "", &mut out);
+        for item in body["input"].as_array().into_iter().flatten() {
+            if item["type"] == "additional_tools" {
+                collect(&item["tools"], "", &mut out);
+            }
+        }
+        out
+    }
+
+    /// Runs the worker argv for `gpt-6.1-sol` (a model codex knows; its catalog turns on
+    /// the sub-agent tools) against the scripted model, with and without
+    /// `agents.enabled=false`, and checks the first request of each: the control run is
+    /// offered `spawn_agent`, the lean one is not.
+    #[tokio::test]
+    async fn lean_workers_cannot_spawn_native_sub_agents() {
+        let scenario_path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/plain-answer.yaml");
+        let run = |drop_agents_flag: bool| {
+            let scenario = codex_teams_mock_model::Scenario::load(&scenario_path).unwrap();
+            async move {
+                let mock = codex_teams_mock_model::MockModel::start(
+                    scenario,
+                    codex_teams_mock_model::Options::default(),
+                )
+                .await
+                .unwrap();
+                let home = tempfile::tempdir().unwrap();
+                let cwd = tempfile::tempdir().unwrap();
+                let mut cmd = ExecCommand::new(
+                    cwd.path(),
+                    ModelSettings {
+                        model: Some("gpt-6.1-sol".into()),
+                        ..ModelSettings::default()
+                    },
+                );
+                cmd.lean = true;
+                cmd.strict_config = true;
+                cmd.sandbox = Some(SandboxMode::ReadOnly);
+                cmd.scripted_base_url = Some(mock.base_url());
+                let mut args = cmd.start_args("say hello").unwrap();
+                if drop_agents_flag {
+                    let at = args
+                        .iter()
+                        .position(|a| a == "agents.enabled=false")
+                        .unwrap();
+                    args.drain(at - 1..=at);
+                }
+                let marker = format!("cmdtest-lean-{}-{drop_agents_flag}", std::process::id());
+                let (ok, stdout, stderr) = run_codex(args, home.path(), &marker).await;
+                assert!(ok, "codex failed:\n{stderr}\n{stdout}");
+                let requests = mock.requests();
+                assert_eq!(mock.unmatched_count(), 0, "{stdout}");
+                mock.shutdown().await;
+                requests.into_iter().next().expect("codex sent no request")
+            }
+        };
+        let (lean, control) = tokio::join!(run(false), run(true));
+
+        // Control: without the flag, this model is offered codex's own sub-agents, so the
+        // probe below can see them when they are there.
+        let control_tools = offered_tools(&control.body);
+        assert!(
+            control_tools.iter().any(|t| t.ends_with("spawn_agent")),
+            "control run offered no spawn_agent; the probe is blind: {control_tools:?}"
+        );
+
+        let tools = offered_tools(&lean.body);
+        let body = lean.body.to_string();
+        assert!(
+            !tools.is_empty()
+                && tools
+                    .iter()
+                    .any(|t| t.ends_with("exec") || t == "exec_command"),
+            "the worker lost its shell tool: {tools:?}"
+        );
+        for gone in [
+            "spawn_agent",
+            "wait_agent",
+            "send_message",
+            "collaboration.",
+        ] {
+            assert!(
+                !tools.iter().any(|t| t.contains(gone)),
+                "worker request offers {gone}: {tools:?}"
+            );
+        }
+        assert!(
+            !body.contains("spawn_agent") && !body.contains("<multi_agent_role>"),
+            "worker request still mentions sub-agents"
+        );
+        // Smaller, too (figures in the report; no fixed bound on a tokenizer count).
+        assert!(
+            lean.input_tokens < control.input_tokens,
+            "lean {} >= control {}",
+            lean.input_tokens,
+            control.input_tokens
+        );
+    }
+
     #[tokio::test]
     async fn the_real_codex_knows_the_features_we_disable() {
         let home = tempfile::tempdir().unwrap();
@@ -670,7 +806,7 @@ mod tests {
             }
         }
         assert!(child.wait().await.unwrap().success());
-        for feature in ["multi_agent", "goals"] {
+        for feature in ["multi_agent", "multi_agent_v2", "goals"] {
             assert!(
                 names.iter().any(|n| n == feature),
                 "{feature} not in {names:?}"
