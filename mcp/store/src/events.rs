@@ -81,16 +81,7 @@ impl Store {
                         kind_prefix,
                         limit.min(i64::MAX as usize) as i64
                     ],
-                    |r| {
-                        Ok(Event {
-                            seq: r.get(0)?,
-                            team_id: r.get(1)?,
-                            agent_id: r.get(2)?,
-                            kind: r.get(3)?,
-                            payload: json_column(r.get(4)?)?,
-                            at: r.get(5)?,
-                        })
-                    },
+                    event_row,
                 )?
                 .collect::<Result<_, _>>()?;
             Ok(events)
@@ -120,21 +111,24 @@ impl Store {
             let events = stmt
                 .query_map(
                     params![team_id, after_seq, limit.min(i64::MAX as usize) as i64],
-                    |r| {
-                        Ok(Event {
-                            seq: r.get(0)?,
-                            team_id: r.get(1)?,
-                            agent_id: r.get(2)?,
-                            kind: r.get(3)?,
-                            payload: json_column(r.get(4)?)?,
-                            at: r.get(5)?,
-                        })
-                    },
+                    event_row,
                 )?
                 .collect::<Result<_, _>>()?;
             Ok(events)
         })
     }
+}
+
+/// One `events` row, selected as `seq, team_id, agent_id, kind, payload, at`.
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get(0)?,
+        team_id: r.get(1)?,
+        agent_id: r.get(2)?,
+        kind: r.get(3)?,
+        payload: json_column(r.get(4)?)?,
+        at: r.get(5)?,
+    })
 }
 
 #[cfg(test)]

@@ -290,10 +290,7 @@ impl Store {
         agent_id: &str,
         lease: Duration,
     ) -> StoreResult<Task> {
-        if lease.is_zero() {
-            return Err(StoreError::Invalid("lease must be longer than zero".into()));
-        }
-        let lease = lease_ms(lease);
+        let lease = checked_lease_ms(lease)?;
         self.write(|c| {
             ensure_member(c, team_id, agent_id)?;
             let now = now_ms();
@@ -340,10 +337,7 @@ impl Store {
         agent_id: &str,
         lease: Duration,
     ) -> StoreResult<Task> {
-        if lease.is_zero() {
-            return Err(StoreError::Invalid("lease must be longer than zero".into()));
-        }
-        let lease = lease_ms(lease);
+        let lease = checked_lease_ms(lease)?;
         self.write(|c| {
             ensure_member(c, team_id, agent_id)?;
             let task = load_task(c, team_id, task_id)?;
@@ -473,6 +467,14 @@ fn refuse_unless_holder(task: &Task, agent_id: &str) -> StoreResult<()> {
         "task {} is not held by {agent_id} (it is {state})",
         task.task_id
     )))
+}
+
+/// A lease in milliseconds; a zero lease is refused (it would free the task at once).
+fn checked_lease_ms(lease: Duration) -> StoreResult<i64> {
+    if lease.is_zero() {
+        return Err(StoreError::Invalid("lease must be longer than zero".into()));
+    }
+    Ok(lease_ms(lease))
 }
 
 #[cfg(test)]
