@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use codex_teams_store::DecisionStatus;
 use common::*;
 use serde_json::{Value, json};
@@ -14,19 +11,6 @@ use serde_json::{Value, json};
 const INVALID_PARAMS: i32 = -32602;
 const CONFLICT: i32 = -32010;
 const FORBIDDEN: i32 = -32011;
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A lead and four workers, each with its own HTTP client.
 struct Team {

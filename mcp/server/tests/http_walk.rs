@@ -281,13 +281,7 @@ async fn team_wait_wakes_on_send_and_times_out_empty() {
     let mut figures = Vec::new();
     for i in 0..5 {
         let wid = worker.agent.agent_id.clone();
-        let wc_wait = env.client(&worker).await;
-        let waiter = tokio::spawn(async move {
-            let r = ok(&wc_wait, "team_wait", json!({"timeout_ms": 10000})).await;
-            let at = Instant::now();
-            wc_wait.cancel().await.ok();
-            (r, at)
-        });
+        let waiter = spawn_wait(env.client(&worker).await);
         // Let the wait register and go to sleep first.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let sent_at = Instant::now();

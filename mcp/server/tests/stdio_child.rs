@@ -92,13 +92,7 @@ async fn every_tool_over_stdio() {
     let wc = env.client(&worker).await;
 
     // Cross-process wake: the send commits in the child; this process sees it on re-check.
-    let wc_wait = env.client(&worker).await;
-    let waiter = tokio::spawn(async move {
-        let r = ok(&wc_wait, "team_wait", json!({"timeout_ms": 10000})).await;
-        let at = Instant::now();
-        wc_wait.cancel().await.ok();
-        (r, at)
-    });
+    let waiter = spawn_wait(env.client(&worker).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sent_at = Instant::now();
     let sent = ok(

@@ -267,3 +267,28 @@ pub async fn refused(c: &Client, tool: &str, args: Value) -> Failure {
         Err(f) => f,
     }
 }
+
+/// A `std::io::Write` that keeps what was written, to capture the JSON logs in a test.
+#[derive(Clone, Default)]
+pub struct Buf(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Starts a `team_wait` (10 s) on its own client; resolves to its result and the instant
+/// it returned, so a test can measure how soon a send woke it.
+pub fn spawn_wait(c: Client) -> tokio::task::JoinHandle<(Value, std::time::Instant)> {
+    tokio::spawn(async move {
+        let r = ok(&c, "team_wait", json!({"timeout_ms": 10000})).await;
+        let at = std::time::Instant::now();
+        c.cancel().await.ok();
+        (r, at)
+    })
+}
