@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 /// Runs OpenAI's Codex CLI as a team: a lead and up to six worker processes on a shared bus.
 #[derive(Debug, Parser)]
-#[command(name = "codex-teams", version, about)]
+#[command(name = "codex-teams", version = crate::version::long(), about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,6 +17,12 @@ pub enum Command {
     /// Benchmarks of the project's own parts.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Register codex-teams in your Codex: binary on PATH, MCP entry, skill.
+    Install(crate::install::setup::InstallArgs),
+    /// Remove exactly what `install` added (the team store stays unless --purge).
+    Uninstall(crate::install::uninstall::UninstallArgs),
+    /// Check that your Codex can run teams: each item ok or FAIL with its fix.
+    CheckConfig(crate::install::check::CheckArgs),
     /// Serve the scripted model (OpenAI Responses API) from a scenario file.
     MockModel(codex_teams_mock_model::cli::MockModelArgs),
     /// Serve the team tools over MCP on stdio (register this in Codex's config).
@@ -43,6 +49,12 @@ pub enum BenchCommand {
 
 /// `codex-teams mcp` with the supervisor attached, so `team_spawn` starts real workers.
 fn run_mcp(args: codex_teams_mcp::cli::McpArgs) -> anyhow::Result<()> {
+    if let Some(team) = std::env::var_os(crate::supervisor::process::MARKER_ENV) {
+        anyhow::bail!(
+            "codex-teams mcp will not run inside a codex child of team {}: workers and a run's lead use their own bus and cannot start teams",
+            team.to_string_lossy()
+        );
+    }
     let db = match &args.db {
         Some(p) => p.clone(),
         None => codex_teams_mcp::cli::default_db_path()?,
@@ -56,6 +68,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
+        Command::Install(args) => crate::install::setup::run(args),
+        Command::Uninstall(args) => crate::install::uninstall::run(args),
+        Command::CheckConfig(args) => crate::install::check::run(args),
         Command::MockModel(args) => codex_teams_mock_model::cli::run(args),
         Command::Mcp(args) => run_mcp(args),
         Command::Profile(cmd) => crate::policy::cli::run(cmd),

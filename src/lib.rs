@@ -2,5 +2,7 @@
 
 pub mod bench_bus;
 pub mod cli;
+pub mod install;
 pub mod policy;
 pub mod supervisor;
+pub mod version;

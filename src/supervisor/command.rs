@@ -56,6 +56,9 @@ impl SandboxMode {
 /// The agent's own endpoint on the team bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamEndpoint {
+    /// The MCP server name inside codex ([`MCP_SERVER`] unless the user's config already
+    /// uses it; see `supervisor::isolation`).
+    pub name: String,
     /// `http://127.0.0.1:PORT/agents/AGENT_ID/mcp`; loopback only.
     pub url: String,
     /// The role's tool subset; `None` offers every tool the server lists.
@@ -84,6 +87,9 @@ pub struct ExecCommand {
     /// `-p NAME`: the lead's codex profile (`$CODEX_HOME/NAME.config.toml`), so workers see
     /// the same provider definitions and settings the lead does.
     pub codex_profile: Option<String>,
+    /// MCP servers of the user's config to turn off for this child (`enabled=false`), so it
+    /// sees only its own bus tools and can never start a team of its own.
+    pub disable_servers: Vec<String>,
     /// `--strict-config`: unknown config keys become errors. For tests and `check-config`;
     /// off for real runs so a user's config written for another codex version still works.
     pub strict_config: bool,
@@ -141,6 +147,7 @@ impl ExecCommand {
             team: None,
             sandbox: None,
             codex_profile: None,
+            disable_servers: Vec::new(),
             strict_config: false,
         }
     }
@@ -257,9 +264,29 @@ impl ExecCommand {
             // cap stays true. Checked by `lean_workers_cannot_spawn_native_sub_agents`.
             config("agents.enabled", false.into());
         }
+        if self.team.is_some() || self.lean {
+            // Codex gives shell commands its own environment, bearer token and provider keys
+            // included, unless its default excludes (`*KEY*`, `*SECRET*`, `*TOKEN*`) apply;
+            // our process markers (needed to reap a dead turn's strays) pass.
+            config(
+                "shell_environment_policy.ignore_default_excludes",
+                false.into(),
+            );
+        }
+        for name in &self.disable_servers {
+            check_server_name(name)?;
+            config(&format!("mcp_servers.{name}.enabled"), false.into());
+        }
         if let Some(team) = &self.team {
             check_loopback("team endpoint", &team.url)?;
-            let s = format!("mcp_servers.{MCP_SERVER}");
+            check_server_name(&team.name)?;
+            if self.disable_servers.contains(&team.name) {
+                return Err(CommandError::BadValue {
+                    what: "team server name (the user's config uses it)",
+                    value: team.name.clone(),
+                });
+            }
+            let s = format!("mcp_servers.{}", team.name);
             config(&format!("{s}.url"), team.url.as_str().into());
             config(&format!("{s}.bearer_token_env_var"), TOKEN_ENV.into());
             config(
@@ -315,6 +342,20 @@ fn check_prompt(prompt: &str, what: &'static str) -> Result<(), CommandError> {
     Ok(())
 }
 
+fn check_server_name(name: &str) -> Result<(), CommandError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(CommandError::BadValue {
+            what: "MCP server name",
+            value: name.into(),
+        });
+    }
+    Ok(())
+}
+
 fn check_value(what: &'static str, value: &str) -> Result<(), CommandError> {
     if value.is_empty() || value.starts_with('-') || value.chars().any(char::is_whitespace) {
         return Err(CommandError::BadValue {
@@ -360,12 +401,14 @@ mod tests {
             scripted_base_url: None,
             lean: true,
             team: Some(TeamEndpoint {
+                name: MCP_SERVER.into(),
                 url: "http://127.0.0.1:4711/agents/a-1/mcp".into(),
                 enabled_tools: Some(vec!["team_send".into(), "team_wait".into()]),
                 required: true,
             }),
             sandbox: Some(SandboxMode::WorkspaceWrite),
             codex_profile: None,
+            disable_servers: vec!["codex-teams".into(), "docs".into()],
             strict_config: false,
         }
     }
@@ -396,6 +439,12 @@ mod tests {
                 "web_search=\"disabled\"",
                 "-c",
                 "agents.enabled=false",
+                "-c",
+                "shell_environment_policy.ignore_default_excludes=false",
+                "-c",
+                "mcp_servers.codex-teams.enabled=false",
+                "-c",
+                "mcp_servers.docs.enabled=false",
                 "-c",
                 "mcp_servers.team.url=\"http://127.0.0.1:4711/agents/a-1/mcp\"",
                 "-c",
@@ -638,6 +687,14 @@ mod tests {
         std::fs::write(
             home.path().join("team.config.toml"),
             "model_reasoning_effort = \"low\"\n",
+        )
+        .unwrap();
+        // The user servers `full()` turns off must exist: codex refuses `enabled=false` for a
+        // server no layer defines ("invalid transport"), which is why isolation only names
+        // servers it read from the user's config.
+        std::fs::write(
+            home.path().join("config.toml"),
+            "[mcp_servers.codex-teams]\ncommand = \"/nonexistent/codex-teams\"\nargs = [\"mcp\"]\n\n[mcp_servers.docs]\nurl = \"http://127.0.0.1:9/mcp\"\n",
         )
         .unwrap();
 

@@ -7,6 +7,7 @@ pub mod command;
 pub mod events;
 pub mod guardian;
 pub mod home;
+pub mod isolation;
 pub mod model;
 pub mod process;
 pub mod progress;

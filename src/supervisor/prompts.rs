@@ -7,7 +7,7 @@ pub fn lead_prompt(instructions: &str, task: &str, team_id: &str, agent_id: &str
     format!(
         "You are the lead of codex-teams team {team_id} (you are agent {agent_id}, role: lead).\n\
          {instructions}\n\n\
-         How this works: your team tools are the `team` MCP server. `team_spawn` returns at \
+         How this works: your team tools are the codex-teams bus's MCP tools. `team_spawn` returns at \
          once; workers run as separate processes. When you have nothing left to do but wait, \
          end your turn: you are resumed with a new prompt when a message arrives. Read it with \
          `team_pull_inbox` and `team_ack` what you handled. Call `team_finalize` when the job \
@@ -28,7 +28,7 @@ pub fn worker_prompt(
     format!(
         "You are {name} ({agent_id}, role: {role}) in a codex-teams team.\n\
          {instructions}\n\n\
-         How this works: your team tools are the `team` MCP server. Take work with \
+         How this works: your team tools are the codex-teams bus's MCP tools. Take work with \
          `task_claim`, report with `task_update` and `artifact_publish`, tell the lead with \
          `team_send` (to \"lead\"). Check `team_pull_inbox` first and `team_ack` what you \
          handled. When your work is done, end your turn: you are resumed if a message or a \

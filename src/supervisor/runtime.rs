@@ -524,13 +524,16 @@ impl Supervisor {
         let mut tools = role.tools.clone();
         // Over HTTP `team_start` is refused anyway; offering it would only cost tokens.
         tools.retain(|t| t != "team_start");
+        let iso = super::isolation::for_child(self.opts.codex_home.as_deref(), None, &team_cwd);
         let mut cmd = ExecCommand::new(team_cwd, settings);
         cmd.scripted_base_url = self.opts.scripted_base_url.clone();
         cmd.lean = true;
+        cmd.disable_servers = iso.disable;
         cmd.sandbox = Some(sandbox_mode(
             self.opts.sandbox_override.unwrap_or(role.sandbox),
         ));
         cmd.team = Some(TeamEndpoint {
+            name: iso.bus_name,
             url,
             enabled_tools: Some(tools),
             required: true,
