@@ -1462,6 +1462,58 @@ impl Runtime for Supervisor {
             self.adopt_team(team_id, &team.goal, &team.cwd, Some(lead_agent_id));
         }
     }
+
+    fn session_ended(
+        &self,
+        why: &'static str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.end_session(why))
+    }
+}
+
+impl Supervisor {
+    /// Every team this process supervises and has not finalized: workers stopped (those
+    /// mid-turn stay `running` in the store so `resume` restarts them), the team marked
+    /// `stopped` with the reason in its event log, the lead `idle` (it is the user's own
+    /// codex: `resume` gives the team a headless lead).
+    async fn end_session(&self, why: &'static str) {
+        let teams: Vec<(String, Option<String>, bool)> = {
+            let st = self.lock();
+            st.teams
+                .iter()
+                .map(|(id, t)| (id.clone(), t.lead_id.clone(), t.finalized_at.is_some()))
+                .collect()
+        };
+        for (team_id, lead, finalized) in teams {
+            self.stop_team(&team_id, finalized).await;
+            let Ok(hub) = self.hub() else { continue };
+            let t = team_id.clone();
+            let r = hub
+                .with_store(move |s| {
+                    if s.team(&t)?.status == TeamStatus::Running {
+                        s.set_team_status(&t, TeamStatus::Stopped)?;
+                        s.append_event(
+                            &t,
+                            None,
+                            "team.session_ended",
+                            &serde_json::json!({ "reason": why, "resume": format!("codex-teams resume {t}") }),
+                        )?;
+                    }
+                    if let Some(lead) = lead {
+                        let a = s.agent(&t, &lead)?;
+                        if a.state == AgentState::Running {
+                            s.set_agent_state(&t, &lead, AgentState::Idle, None, None)?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = r {
+                tracing::error!(target: "codex_teams::supervisor", event = "session_end.error", team_id = %team_id, error = %e);
+            }
+            tracing::info!(target: "codex_teams::supervisor", event = "team.session_ended", team_id = %team_id, reason = why);
+        }
+    }
 }
 
 /// The process's reaper: lives until the process exits (the pipe closes with us).

@@ -108,6 +108,9 @@ pub async fn run_turn(
     tracing::info!(target: "codex_teams::supervisor", event = "turn.started", team_id = %team, agent_id = %agent, pgid = pgid.0);
     let mut lines = child.take_stdout();
     let mut meter = spec.meter;
+    // Codex's own `error` events and error items ("stream disconnected", "unexpected
+    // status 401", ...): what the lead needs to hear when a worker dies.
+    let mut errors: Vec<String> = Vec::new();
     let pump = async {
         let Some(lines) = lines.as_mut() else { return };
         while let Ok(Some(line)) = lines.next_line().await {
@@ -150,11 +153,12 @@ pub async fn run_turn(
                 ExecEvent::TurnFailed { message } => {
                     out.failure = Some(format!("turn failed: {message}"));
                 }
-                ExecEvent::ItemCompleted(item) => {
-                    if let ItemKind::AgentMessage { text } = &item.kind {
-                        out.last_message = Some(text.clone());
-                    }
-                }
+                ExecEvent::Error { message } => note_error(&mut errors, message),
+                ExecEvent::ItemCompleted(item) => match &item.kind {
+                    ItemKind::AgentMessage { text } => out.last_message = Some(text.clone()),
+                    ItemKind::Error { message } => note_error(&mut errors, message),
+                    _ => {}
+                },
                 _ => {}
             }
             // Streaming deltas add nothing a replay needs.
@@ -184,22 +188,18 @@ pub async fn run_turn(
         child.wait().await.ok()
     };
     out.exit_ok = status.is_some_and(|s| s.success());
-    if out.failure.is_none() && !out.ok() {
-        let tail = child.stderr().text();
-        let tail = tail.trim();
-        let last = tail.lines().last().unwrap_or("");
-        out.failure = Some(if timed_out {
-            "turn timed out".to_string()
-        } else {
-            match status {
-                Some(st) => format!(
-                    "codex exited with {st}{}{}",
-                    if last.is_empty() { "" } else { ": " },
-                    codex_teams_mcp::redact::preview(last, 200)
-                ),
-                None => "codex could not be waited for".to_string(),
+    if !out.ok() {
+        let base = out.failure.take().unwrap_or_else(|| {
+            if timed_out {
+                "turn timed out".to_string()
+            } else {
+                match status {
+                    Some(st) => format!("codex exited with {st}"),
+                    None => "codex could not be waited for".to_string(),
+                }
             }
         });
+        out.failure = Some(failure_reason(&base, &errors, &child.stderr().text()));
     }
     // Codex's own grandchildren (shell commands) may outlive the leader: stop the group,
     // then anything of this agent that left it.
@@ -216,6 +216,42 @@ pub async fn run_turn(
     tracing::info!(target: "codex_teams::supervisor", event = "turn.ended", team_id = %spec.team_id, agent_id = %spec.agent_id,
         ok = out.ok(), failure = out.failure.as_deref().unwrap_or(""));
     out
+}
+
+fn note_error(errors: &mut Vec<String>, message: &str) {
+    let m = message.trim();
+    // Harmless, sent for every model codex has no metadata for (codex-facts §1).
+    if m.starts_with("Model metadata for") {
+        return;
+    }
+    if !m.is_empty() && !errors.iter().any(|e| e == m) {
+        errors.push(m.to_string());
+        if errors.len() > 4 {
+            errors.remove(0);
+        }
+    }
+}
+
+/// One line for the lead about why a turn failed: codex's verdict, its last distinct error
+/// events, and the meaningful end of its stderr (codex's own warnings about helper binaries
+/// and blank lines dropped), redacted and bounded so it fits a bus message.
+pub fn failure_reason(base: &str, errors: &[String], stderr: &str) -> String {
+    let mut parts = vec![base.to_string()];
+    for e in errors {
+        if !base.contains(e.as_str()) {
+            parts.push(format!("codex error: {e}"));
+        }
+    }
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("WARNING: proceeding, even though"))
+        .collect();
+    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
+    if !tail.is_empty() && !parts.iter().any(|p| p.contains(&tail)) {
+        parts.push(format!("stderr: {tail}"));
+    }
+    codex_teams_mcp::redact::preview(&parts.join("; "), 900)
 }
 
 /// Live processes (other than us) whose environment carries our marker, with the marker's
@@ -287,4 +323,49 @@ fn alive(pid: i32) -> bool {
                 .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
         })
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn the_lead_hears_codex_errors_and_the_end_of_stderr() {
+        let mut errors = Vec::new();
+        note_error(&mut errors, "Model metadata for `m` not found");
+        note_error(
+            &mut errors,
+            "Reconnecting... 1/5 (stream disconnected: connection refused)",
+        );
+        note_error(
+            &mut errors,
+            "Reconnecting... 1/5 (stream disconnected: connection refused)",
+        );
+        note_error(
+            &mut errors,
+            "unexpected status 401 Unauthorized: key sk-abcdefghijklmnopqrstuv",
+        );
+        let stderr = "WARNING: proceeding, even though we could not create PATH aliases\n\nError: mcp_servers.team: url is not supported for stdio\nsecond\nthird\n";
+        let r = failure_reason("codex exited with exit status: 1", &errors, stderr);
+        assert!(
+            r.starts_with("codex exited with exit status: 1; codex error: Reconnecting"),
+            "{r}"
+        );
+        assert_eq!(r.matches("Reconnecting").count(), 1, "{r}");
+        assert!(r.contains("401 Unauthorized"), "{r}");
+        assert!(
+            !r.contains("sk-abcdefghijklmnopqrstuv"),
+            "secret redacted: {r}"
+        );
+        assert!(!r.contains("Model metadata"), "{r}");
+        assert!(
+            r.contains(
+                "stderr: Error: mcp_servers.team: url is not supported for stdio | second | third"
+            ),
+            "{r}"
+        );
+        assert!(!r.contains("PATH aliases"), "{r}");
+        let long = "x".repeat(5000);
+        assert!(failure_reason(&long, &[], "").chars().count() <= 901);
+    }
 }

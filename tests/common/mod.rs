@@ -291,3 +291,21 @@ pub fn assert_all_matched(reqs: &[Value]) {
         .collect();
     assert!(bad.is_empty(), "unmatched requests:\n{}", bad.join("\n"));
 }
+
+/// Every live (non-zombie) process whose environment has `key=value`.
+pub fn pids_with_env(key: &str, value: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Some(env) = environ(pid) else { continue };
+        if env.iter().any(|(k, v)| k == key && v == value) && !is_zombie(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::hub::{Caller, HubOptions, TeamHub};
 use crate::runtime::{NoopRuntime, Runtime};
@@ -83,6 +84,17 @@ pub fn run_with_runtime(args: McpArgs, runtime: Arc<dyn Runtime>) -> anyhow::Res
             }
             _ => None,
         };
-        crate::stdio::serve_stdio(hub, lead).await
+        let runtime = hub.runtime.clone();
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let (result, why) = tokio::select! {
+            r = crate::stdio::serve_stdio(hub, lead) => (r, "the lead's session ended"),
+            _ = term.recv() => (Ok(()), "SIGTERM"),
+            _ = int.recv() => (Ok(()), "SIGINT"),
+            _ = hup.recv() => (Ok(()), "SIGHUP"),
+        };
+        runtime.session_ended(why).await;
+        result
     })
 }

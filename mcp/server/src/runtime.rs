@@ -21,6 +21,16 @@ pub trait Runtime: Send + Sync + 'static {
     fn team_started(&self, team_id: &str, lead_agent_id: &str) {
         let _ = (team_id, lead_agent_id);
     }
+    /// The lead's session is over (stdin closed, or SIGINT/SIGTERM/SIGHUP): stop the
+    /// workers of every unfinished team and record that, so `status` is true and
+    /// `codex-teams resume` can continue. Awaited before the process exits. Default: nothing.
+    fn session_ended(
+        &self,
+        why: &'static str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let _ = why;
+        Box::pin(async {})
+    }
 }
 
 /// Everything the supervisor needs to launch one worker.
