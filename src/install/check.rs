@@ -442,3 +442,241 @@ fn model(inp: &Inputs) -> Item {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A good install in a temp dir; cases break one thing each.
+    struct Setup {
+        _dir: tempfile::TempDir,
+        inputs: Inputs,
+        bin: PathBuf,
+    }
+
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("built-codex-teams");
+        std::fs::write(&exe, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let codex_home = dir.path().join("codex");
+        std::fs::create_dir_all(&codex_home).unwrap();
+        std::fs::write(
+            codex_home.join("config.toml"),
+            "# mine\nmodel_provider = \"local\"\n[model_providers.local]\nname = \"l\"\nbase_url = \"http://127.0.0.1:1/v1\"\n",
+        )
+        .unwrap();
+        let prefix = dir.path().join("prefix");
+        let (_, m) = super::super::setup::install(&exe, &prefix, &codex_home).unwrap();
+        let teams_home = dir.path().join("teams");
+        let inputs = Inputs {
+            codex_home,
+            teams_home,
+            path_env: Some(prefix.join("bin").into_os_string()),
+        };
+        Setup {
+            _dir: dir,
+            inputs,
+            bin: m.binary,
+        }
+    }
+
+    fn item(inp: &Inputs, id: &str) -> Item {
+        check(inp)
+            .into_iter()
+            .find(|i| i.id == id && !i.ok)
+            .or_else(|| check(inp).into_iter().find(|i| i.id == id))
+            .unwrap()
+    }
+
+    fn edit_config(s: &Setup, f: impl FnOnce(String) -> String) {
+        let p = s.inputs.codex_home.join("config.toml");
+        let t = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, f(t)).unwrap();
+    }
+
+    fn assert_fail(s: &Setup, id: &str, detail: &str, fix: &str) {
+        let i = item(&s.inputs, id);
+        assert!(!i.ok, "{id} should FAIL: {i:?}");
+        assert!(i.detail.contains(detail), "{id} detail: {i:?}");
+        assert!(
+            i.fix.as_deref().unwrap_or("").contains(fix),
+            "{id} fix: {i:?}"
+        );
+    }
+
+    #[test]
+    fn a_fresh_install_passes_every_local_item() {
+        let s = setup();
+        for i in check(&s.inputs) {
+            // `codex` depends on the machine (CODEX_BIN / PATH); every other item is ours.
+            if i.id != "codex" {
+                assert!(i.ok, "{i:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn binary_not_on_path() {
+        let mut s = setup();
+        s.inputs.path_env = Some("/nonexistent".into());
+        assert_fail(
+            &s,
+            "binary",
+            "not on PATH",
+            "add the install's bin folder to PATH",
+        );
+    }
+
+    #[test]
+    fn config_missing_or_broken() {
+        let s = setup();
+        edit_config(&s, |t| t + "\nmodel = [\n");
+        assert_fail(&s, "config", "is not valid TOML", "fix the TOML in");
+        std::fs::remove_file(s.inputs.codex_home.join("config.toml")).unwrap();
+        assert_fail(&s, "config", "does not exist", "codex-teams install");
+    }
+
+    #[test]
+    fn entry_missing_disabled_or_pointing_nowhere() {
+        let s = setup();
+        std::fs::remove_file(&s.bin).unwrap();
+        assert_fail(
+            &s,
+            "entry",
+            "is not an executable file",
+            "codex-teams install",
+        );
+        edit_config(&s, |t| {
+            t.replace("args = [\"mcp\"]", "args = [\"mcp\"]\nenabled = false")
+        });
+        assert_fail(&s, "entry", "enabled = false", "remove `enabled = false`");
+        edit_config(&s, |t| {
+            let (a, _) = t.split_once("\n[mcp_servers.codex-teams]").unwrap();
+            a.to_string()
+        });
+        assert_fail(
+            &s,
+            "entry",
+            "no [mcp_servers.codex-teams]",
+            "codex-teams install",
+        );
+    }
+
+    #[test]
+    fn approval_not_set() {
+        let s = setup();
+        edit_config(&s, |t| {
+            t.replace("default_tools_approval_mode = \"approve\"\n", "")
+        });
+        assert_fail(
+            &s,
+            "approval",
+            "refuses every team tool call",
+            "default_tools_approval_mode = \"approve\"",
+        );
+    }
+
+    #[test]
+    fn codex_home_not_forwarded_or_timeout_too_short() {
+        let s = setup();
+        edit_config(&s, |t| {
+            t.lines()
+                .filter(|l| !l.starts_with("env = "))
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        });
+        assert_fail(
+            &s,
+            "env",
+            "CODEX_HOME does not reach the server",
+            "env = { CODEX_HOME",
+        );
+        let s = setup();
+        edit_config(&s, |t| {
+            t.replace("tool_timeout_sec = 600", "tool_timeout_sec = 30")
+        });
+        assert_fail(
+            &s,
+            "env",
+            "shorter than team_wait",
+            "tool_timeout_sec = 600",
+        );
+    }
+
+    #[test]
+    fn skill_missing_or_stale() {
+        let s = setup();
+        let md = skill::dir(&s.inputs.codex_home).join("references/roles.md");
+        std::fs::write(&md, "old roles").unwrap();
+        assert_fail(
+            &s,
+            "skill",
+            "out of date (references/roles.md)",
+            "codex-teams install",
+        );
+        std::fs::remove_dir_all(skill::dir(&s.inputs.codex_home)).unwrap();
+        assert_fail(&s, "skill", "is not installed", "codex-teams install");
+    }
+
+    #[test]
+    fn clashing_server_names() {
+        let s = setup();
+        edit_config(&s, |t| {
+            t + "\n[mcp_servers.codex_teams]\ncommand = \"other\"\n"
+        });
+        assert_fail(
+            &s,
+            "names",
+            "[mcp_servers.codex_teams] clashes",
+            "remove or rename [mcp_servers.codex_teams]",
+        );
+        let s = setup();
+        edit_config(&s, |t| {
+            t + "\n[mcp_servers.team]\ncommand = \"/opt/bin/codex-teams\"\nargs = [\"mcp\"]\n"
+        });
+        assert_fail(
+            &s,
+            "names",
+            "[mcp_servers.team] clashes",
+            "remove or rename [mcp_servers.team]",
+        );
+    }
+
+    #[test]
+    fn store_readable_by_others_or_unwritable() {
+        let s = setup();
+        std::fs::create_dir_all(&s.inputs.teams_home).unwrap();
+        std::fs::set_permissions(&s.inputs.teams_home, std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        assert_fail(&s, "store", "readable by others", "chmod 700");
+        std::fs::set_permissions(&s.inputs.teams_home, std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        assert!(item(&s.inputs, "store").ok);
+        // Root writes anywhere: an unwritable home is simulated with a path under a file.
+        let mut s2 = setup();
+        let file = s2.inputs.codex_home.join("config.toml");
+        s2.inputs.teams_home = file.join("teams");
+        assert_fail(&s2, "store", "is not writable", "set CODEX_TEAMS_HOME");
+    }
+
+    #[test]
+    fn provider_not_defined() {
+        let s = setup();
+        edit_config(&s, |t| {
+            t.replace("model_provider = \"local\"", "model_provider = \"acme\"")
+        });
+        assert_fail(
+            &s,
+            "model",
+            "no [model_providers.acme]",
+            "define [model_providers.acme]",
+        );
+        edit_config(&s, |t| {
+            t.replace("model_provider = \"acme\"", "model_provider = \"openai\"")
+        });
+        assert!(item(&s.inputs, "model").ok);
+    }
+}
