@@ -359,3 +359,160 @@ async fn install_use_agents_team_in_the_users_own_codex_then_uninstall() {
         "the store stays without --purge"
     );
 }
+
+fn env_of(pid: i32) -> Vec<(String, String)> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|raw| {
+            raw.split(|b| *b == 0)
+                .filter_map(|kv| {
+                    let s = String::from_utf8_lossy(kv);
+                    let (k, v) = s.split_once('=')?;
+                    Some((k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The lead (the user's codex) is killed while its workers run: the workers stop, nothing
+/// is left, `status` says the team stopped and its workers were interrupted, and
+/// `codex-teams resume` finishes the job with a headless lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_lead_killed_mid_team_leaves_nothing_and_resume_finishes() {
+    let u = UserBox::new();
+    std::fs::create_dir_all(u.codex_home()).unwrap();
+    let server = MockModel::start(
+        Scenario::load(&scenario("user-codex-killed.yaml")).unwrap(),
+        Options::default(),
+    )
+    .await
+    .unwrap();
+    std::fs::write(
+        u.codex_home().join("config.toml"),
+        u.user_config(&server.base_url()),
+    )
+    .unwrap();
+    u.script("install.sh", &["--bin", BIN]);
+    let mut c = u.cmd("codex");
+    c.args([
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-m",
+        "session-model",
+    ])
+    .arg("use agents team: run the two slow jobs")
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    let mut lead = c.spawn().unwrap();
+    let home = u.home.display().to_string();
+    let workers = || {
+        pids_with_env("HOME", &home)
+            .into_iter()
+            .filter(|p| env_of(*p).iter().any(|(k, _)| k == "CODEX_TEAMS_ROLE"))
+            .filter(|p| {
+                env_of(*p)
+                    .iter()
+                    .any(|(k, v)| k == "CODEX_TEAMS_ROLE" && v != "lead")
+            })
+            .collect::<Vec<_>>()
+    };
+    let running = wait_for(Duration::from_secs(60), || {
+        let roles: std::collections::BTreeSet<String> = workers()
+            .into_iter()
+            .flat_map(env_of)
+            .filter(|(k, _)| k == "CODEX_TEAMS_AGENT_ID")
+            .map(|(_, v)| v)
+            .collect();
+        (roles.len() >= 2
+            && server
+                .requests()
+                .iter()
+                .filter(|r| r.rule.as_deref() == Some("worker-slow-start"))
+                .count()
+                >= 2)
+            .then_some(())
+    });
+    assert!(running.is_some(), "two workers in their long command");
+    // Kill the user's codex (launcher and native binary), not our server: as a crash would.
+    for pid in pids_with_env("HOME", &home) {
+        let env = env_of(pid);
+        let ours = env.iter().any(|(k, _)| k == "CODEX_TEAMS_MARKER");
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        if !ours && !exe.ends_with("codex-teams") {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let _ = lead.wait();
+    let gone = wait_for(Duration::from_secs(20), || {
+        u.team_pids().is_empty().then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "left running after the lead died: {:?}",
+        u.team_pids()
+    );
+    let bin = u.home.join(".local/bin/codex-teams");
+    let status = |team: Option<&str>| -> Value {
+        let mut c = u.cmd(&bin);
+        c.arg("status");
+        if let Some(t) = team {
+            c.arg(t);
+        }
+        c.arg("--json");
+        let out = output_within(c, Duration::from_secs(30));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let all = status(None);
+    let team = all["teams"][0]["team_id"].as_str().unwrap().to_string();
+    let st = status(Some(&team));
+    assert_eq!(st["status"], "stopped", "{st:#}");
+    let states: Vec<&str> = st["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["role"] != "lead")
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["interrupted", "interrupted"], "{st:#}");
+
+    let mut c = u.cmd(&bin);
+    c.args(["resume", &team, "--json"]);
+    let out = tokio::task::spawn_blocking(move || output_within(c, Duration::from_secs(100)))
+        .await
+        .unwrap();
+    let sum = summary(&out);
+    let trail: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| format!("{:?} <- {:.100}", r.rule, r.prompt.clone().unwrap_or_default().replace("\n", " ")))
+        .collect();
+    assert_eq!(
+        sum["status"],
+        "finalized",
+        "{sum:#}\n{}\nrequests:\n{}",
+        text(&out.stderr),
+        trail.join("\n")
+    );
+    assert_eq!(sum["tasks"]["done"], 2, "{sum:#}");
+    let unmatched: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.rule.is_none())
+        .map(|r| r.prompt.clone())
+        .collect();
+    assert!(unmatched.is_empty(), "{unmatched:?}");
+    let gone = wait_for(Duration::from_secs(20), || {
+        u.team_pids().is_empty().then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "left running after resume: {:?}",
+        u.team_pids()
+    );
+    server.shutdown().await;
+}

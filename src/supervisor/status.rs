@@ -24,6 +24,20 @@ fn name<T: serde::Serialize>(v: T) -> String {
         .unwrap_or_default()
 }
 
+/// An agent recorded mid-turn in a team that is no longer running has no process: it was
+/// interrupted, and `resume` restarts it. Saying `running` there would be a lie.
+fn shown_state(
+    team: codex_teams_store::TeamStatus,
+    agent: codex_teams_store::AgentState,
+) -> String {
+    use codex_teams_store::{AgentState, TeamStatus};
+    if team != TeamStatus::Running && agent == AgentState::Running {
+        "interrupted".into()
+    } else {
+        name(agent)
+    }
+}
+
 /// The status as JSON (what `--json` prints).
 pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value> {
     let path = home.store_path();
@@ -58,7 +72,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
                     .unwrap_or_default();
                 agents.push(json!({
                     "agent_id": a.agent_id, "name": a.name, "role": a.role,
-                    "state": name(a.state), "thread_id": a.thread_id, "pgid": a.pgid,
+                    "state": shown_state(team.status, a.state), "thread_id": a.thread_id, "pgid": a.pgid,
                     "model": a.model, "inbox": store.pending_count(id, &a.agent_id)?,
                     "tokens": {"input": u.input, "cached_input": u.cached_input, "output": u.output},
                 }));
