@@ -489,7 +489,13 @@ async fn the_users_lead_killed_mid_team_leaves_nothing_and_resume_finishes() {
     let trail: Vec<String> = server
         .requests()
         .iter()
-        .map(|r| format!("{:?} <- {:.100}", r.rule, r.prompt.clone().unwrap_or_default().replace("\n", " ")))
+        .map(|r| {
+            format!(
+                "{:?} <- {:.100}",
+                r.rule,
+                r.prompt.clone().unwrap_or_default().replace("\n", " ")
+            )
+        })
         .collect();
     assert_eq!(
         sum["status"],
