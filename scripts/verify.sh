@@ -15,7 +15,13 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
-echo "== smoke (scripts/smoke.sh small|medium|high)"
+echo "== install (scripts/install.sh into a throwaway HOME), check-config"
+inst="$(mktemp -d "${TMPDIR:-/tmp}/codex-teams-verify.XXXXXX")"
+trap 'rm -rf "$inst"' EXIT
+HOME="$inst" bash scripts/install.sh --bin target/debug/codex-teams
+HOME="$inst" PATH="$inst/.local/bin:$PATH" codex-teams check-config
+export CODEX_TEAMS_BIN="$inst/.local/bin/codex-teams"
+echo "== smoke with the installed binary (scripts/smoke.sh small|medium|high)"
 passed=0
 for level in small medium high; do
   bash scripts/smoke.sh "$level"

@@ -694,9 +694,15 @@ mod tests {
         // servers it read from the user's config.
         std::fs::write(
             home.path().join("config.toml"),
-            "[mcp_servers.codex-teams]\ncommand = \"/nonexistent/codex-teams\"\nargs = [\"mcp\"]\n\n[mcp_servers.docs]\nurl = \"http://127.0.0.1:9/mcp\"\n",
+            "[mcp_servers.codex-teams]\ncommand = \"/nonexistent/codex-teams\"\nargs = [\"mcp\"]\n\n[mcp_servers.docs]\nurl = \"http://127.0.0.1:9/mcp\"\n\n[mcp_servers.team]\ncommand = \"/nonexistent/users-own-team-server\"\n",
         )
         .unwrap();
+        // The user's own stdio `team` server: our bus takes another name (a `-c ...url` merged
+        // into a stdio entry would fail with "url is not supported for stdio").
+        let iso = super::super::isolation::for_child(Some(home.path()), None, cwd.path());
+        assert_eq!(iso.bus_name, "team_2");
+        cmd.disable_servers = iso.disable;
+        cmd.team.as_mut().unwrap().name = iso.bus_name;
 
         let start = cmd.start_args("say hi").unwrap();
         let resume = cmd
@@ -718,6 +724,10 @@ mod tests {
         for (what, (ok, stdout, stderr)) in [("start", first), ("resume", second)] {
             assert!(!ok, "{what}: codex cannot succeed against a closed port");
             for bad in rejected {
+                assert!(
+                    !stderr.contains("url is not supported"),
+                    "{what}: our bus merged into the user's server:\n{stderr}"
+                );
                 assert!(
                     !stderr.contains(bad) && !stdout.contains(bad),
                     "{what}: codex rejected our arguments ({bad}):\n{stderr}\n{stdout}"
