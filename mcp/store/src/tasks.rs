@@ -452,6 +452,45 @@ impl Store {
             },
         )
     }
+
+    /// Hands every task `agent_id` holds back to the board (open, no claimant), with a
+    /// `task.released` event naming `reason`: a worker that died or was stopped cannot
+    /// finish them, and waiting out its lease would stall the run. Returns the task ids.
+    pub fn release_claims(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+        reason: &str,
+    ) -> StoreResult<Vec<String>> {
+        self.write(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            let ids: Vec<String> = c
+                .prepare_cached(
+                    "SELECT task_id FROM tasks
+                     WHERE team_id = ?1 AND claimed_by = ?2 AND status = 'claimed'
+                     ORDER BY created_at, task_id",
+                )?
+                .query_map(params![team_id, agent_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let now = now_ms();
+            for id in &ids {
+                c.prepare_cached(
+                    "UPDATE tasks SET status = 'open', claimed_by = NULL, lease_until = NULL,
+                                      version = version + 1, updated_at = ?2
+                     WHERE task_id = ?1",
+                )?
+                .execute(params![id, now])?;
+                log_event(
+                    c,
+                    team_id,
+                    Some(agent_id),
+                    "task.released",
+                    &serde_json::json!({ "task_id": id, "reason": reason }),
+                )?;
+            }
+            Ok(ids)
+        })
+    }
 }
 
 /// `Conflict` unless `agent_id` holds `task` (claimed and not taken over by anyone since).
@@ -991,5 +1030,64 @@ mod tests {
         );
         assert_not_found(s.list_tasks("team-nope", &TaskFilter::default()), "team");
         assert_not_found(s.ready_tasks("team-nope"), "team");
+    }
+}
+
+#[cfg(test)]
+mod release_tests {
+    use crate::testutil::*;
+    use crate::{NewTask, TaskStatus, TaskUpdate};
+    use std::time::Duration;
+
+    /// A dead worker's claims go back to the board at once; a new claimant gets them;
+    /// other agents' claims and finished tasks are untouched.
+    #[test]
+    fn release_claims_hands_back_only_that_agents_open_claims() {
+        let f = Fixture::new(2);
+        let (store, team) = (&f.store, &f.team);
+        let (worker, other) = (&f.agents[0], &f.agents[1]);
+        let mk = |t: &str| {
+            store
+                .create_task(
+                    team,
+                    worker,
+                    NewTask {
+                        title: t.into(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .task_id
+        };
+        let (a, b, c) = (mk("a"), mk("b"), mk("c"));
+        let lease = Duration::from_secs(900);
+        store.claim_task(team, Some(&a), worker, lease).unwrap();
+        let tb = store.claim_task(team, Some(&b), worker, lease).unwrap();
+        store.claim_task(team, Some(&c), other, lease).unwrap();
+        store
+            .update_task(
+                team,
+                &b,
+                worker,
+                tb.version,
+                TaskUpdate {
+                    status: Some(TaskStatus::Done),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let released = store.release_claims(team, worker, "worker died").unwrap();
+        assert_eq!(released, vec![a.clone()]);
+        let ta = store.task(team, &a).unwrap();
+        assert_eq!(ta.status, TaskStatus::Open);
+        assert_eq!(ta.claimed_by, None);
+        assert_eq!(store.task(team, &b).unwrap().status, TaskStatus::Done);
+        assert_eq!(
+            store.task(team, &c).unwrap().claimed_by.as_deref(),
+            Some(other.as_str())
+        );
+        let again = store.claim_task(team, Some(&a), other, lease).unwrap();
+        assert_eq!(again.claimed_by.as_deref(), Some(other.as_str()));
+        assert!(store.release_claims(team, &f.outsider, "x").is_err());
     }
 }
