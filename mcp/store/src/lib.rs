@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod ids;
 mod model;
+pub mod redact;
 mod schema;
 mod store;
 mod tasks;
