@@ -13,6 +13,7 @@ pub mod cli;
 mod errors;
 pub mod http;
 mod hub;
+pub mod log_file;
 pub mod logging;
 mod pool;
 pub mod redact;

@@ -15,6 +15,7 @@ mod codec;
 mod decisions;
 mod error;
 mod events;
+pub mod files;
 mod ids;
 mod model;
 pub mod redact;
