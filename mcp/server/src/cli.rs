@@ -93,6 +93,7 @@ pub fn run_with_runtime(args: McpArgs, runtime: Arc<dyn Runtime>) -> anyhow::Res
                     c.team_id,
                     c.role
                 );
+                hub.serve_team(&c.team_id);
                 Some(c)
             }
             _ => None,

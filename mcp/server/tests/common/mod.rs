@@ -82,8 +82,17 @@ impl Env {
         Store::open(&self.db).unwrap()
     }
 
-    /// A team and its lead, made the way the supervisor makes a `run`'s lead.
+    /// A team and its lead, made the way the supervisor makes a `run`'s lead, and served
+    /// by this env's hub (as the supervisor serves the teams it runs).
     pub fn team(&self, goal: &str) -> (Team, MintedAgent) {
+        let (team, lead) = self.unserved_team(goal);
+        self.hub.serve_team(&team.team_id);
+        (team, lead)
+    }
+
+    /// A team in the same database that this env's hub does not serve (another
+    /// supervisor's).
+    pub fn unserved_team(&self, goal: &str) -> (Team, MintedAgent) {
         codex_teams_mcp::start_team(
             &self.store(),
             NewTeam {
