@@ -99,8 +99,6 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
                 Ok((agents, tokens, usages, pendings))
             })
             .await?;
-        // This process serves the team from now on (its endpoints accept its tokens).
-        session.hub.serve_team(&team_id);
         let sup = session.supervisor.clone();
         let lead = agents.iter().find(|a| a.role == LEAD);
         sup.adopt_team(

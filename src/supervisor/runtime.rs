@@ -1459,6 +1459,12 @@ impl Runtime for Supervisor {
             self.adopt_team(team_id, &team.goal, &team.cwd, Some(lead_agent_id));
         }
     }
+
+    /// The teams this process runs (run, resume, or started over its stdio session): only
+    /// their tokens are accepted by its bus.
+    fn serves(&self, team_id: &str) -> bool {
+        self.lock().teams.contains_key(team_id)
+    }
 }
 
 /// The process's reaper: lives until the process exits (the pipe closes with us).

@@ -263,12 +263,14 @@ impl TeamHub {
             .insert(team_id.to_string());
     }
 
-    /// Whether this hub serves `team_id` (see [`TeamHub::serve_team`]).
+    /// Whether this hub serves `team_id`: it was told so ([`TeamHub::serve_team`]), or its
+    /// runtime runs the team ([`Runtime::serves`]).
     pub fn serves(&self, team_id: &str) -> bool {
         self.served
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains(team_id)
+            || self.runtime.serves(team_id)
     }
 
     fn waiter(&self, team_id: &str, agent_id: &str) -> Arc<Notify> {
