@@ -16,6 +16,7 @@ pub const PRIVATE_FILE_MODE: u32 = 0o600;
 /// A permission found looser than owner-only and tightened; callers log it as a warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeFix {
+    /// The file or directory tightened.
     pub path: PathBuf,
     /// The permission bits found (e.g. `0o644`).
     pub was: u32,
