@@ -98,9 +98,10 @@ async fn thousands_of_idle_connections_leave_legitimate_calls_answered_within_1s
 
 /// One agent may hold at most `max_requests_per_agent` open requests (long-polls count
 /// while open); one more is 429, other agents are unaffected, and the slot comes back when
-/// a request ends. A request whose headers never finish is closed after `header_timeout`.
+/// a request ends. A request whose headers never finish, and a keep-alive connection left
+/// idle, are closed after `header_timeout`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn open_requests_are_bounded_per_agent_and_slow_headers_time_out() {
+async fn open_requests_are_bounded_per_agent_and_slow_or_idle_connections_time_out() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("teams.db");
     let env = Env::on(dir, db, Default::default()).await;
@@ -170,5 +171,23 @@ async fn open_requests_are_bounded_per_agent_and_slow_headers_time_out() {
         closed.is_ok(),
         "a connection with unfinished headers stayed open"
     );
+
+    // A keep-alive connection left idle after a request: closed too (the same timer).
+    let mut s = TcpStream::connect(http.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    assert!(closed.is_ok(), "an idle keep-alive connection stayed open");
     http.shutdown().await.unwrap();
 }
