@@ -15,7 +15,8 @@ pub struct TeamsHome {
 }
 
 impl TeamsHome {
-    /// `$CODEX_TEAMS_HOME`, else `~/.codex-teams`; created if missing.
+    /// `$CODEX_TEAMS_HOME`, else `~/.codex-teams`; created owner-only (`0700`) if missing,
+    /// and tightened with a warning if found readable by others (it holds the store and logs).
     pub fn locate() -> anyhow::Result<TeamsHome> {
         let dir = match std::env::var_os("CODEX_TEAMS_HOME").filter(|v| !v.is_empty()) {
             Some(d) => PathBuf::from(d),
@@ -25,8 +26,11 @@ impl TeamsHome {
                 PathBuf::from(home).join(".codex-teams")
             }
         };
-        std::fs::create_dir_all(&dir)
+        let fix = codex_teams_store::files::ensure_private_dir(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        if let Some(fix) = fix {
+            tracing::warn!(target: "codex_teams::supervisor", event = "file.mode_fixed", path = %fix.path.display(), "{fix}");
+        }
         Ok(TeamsHome { dir })
     }
 

@@ -1469,6 +1469,12 @@ impl Runtime for Supervisor {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         Box::pin(self.end_session(why))
     }
+
+    /// The teams this process runs (run, resume, or started over its stdio session): only
+    /// their tokens are accepted by its bus.
+    fn serves(&self, team_id: &str) -> bool {
+        self.lock().teams.contains_key(team_id)
+    }
 }
 
 impl Supervisor {

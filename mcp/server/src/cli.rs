@@ -37,6 +37,20 @@ pub fn default_db_path() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".codex-teams").join("teams.db"))
 }
 
+/// The team home (the default database's directory) is made owner-only, and tightened with a
+/// warning when found looser; the directory of a `--db` the user chose is only created
+/// owner-only when missing.
+fn prepare_db_dir(dir: &std::path::Path, team_home: bool) -> std::io::Result<()> {
+    use codex_teams_store::files;
+    if !team_home {
+        return files::create_missing_dirs(dir);
+    }
+    if let Some(fix) = files::ensure_private_dir(dir)? {
+        tracing::warn!(target: "codex_teams::mcp", event = "file.mode_fixed", path = %fix.path.display(), "{fix}");
+    }
+    Ok(())
+}
+
 /// Runs the stdio server with no supervisor attached (spawned agents stay pending).
 pub fn run(args: McpArgs) -> anyhow::Result<()> {
     run_with_runtime(args, Arc::new(NoopRuntime))
@@ -51,12 +65,12 @@ pub fn run_with_runtime(args: McpArgs, runtime: Arc<dyn Runtime>) -> anyhow::Res
             None
         }
     };
-    let db = match args.db {
-        Some(p) => p,
-        None => default_db_path()?,
+    let (db, in_team_home) = match args.db {
+        Some(p) => (p, false),
+        None => (default_db_path()?, true),
     };
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        prepare_db_dir(parent, in_team_home)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -80,6 +94,7 @@ pub fn run_with_runtime(args: McpArgs, runtime: Arc<dyn Runtime>) -> anyhow::Res
                     c.team_id,
                     c.role
                 );
+                hub.serve_team(&c.team_id);
                 Some(c)
             }
             _ => None,

@@ -150,6 +150,9 @@ pub struct TeamHub {
     waiters: Mutex<HashMap<(String, String), Arc<Notify>>>,
     /// Per agent: the newest task event its previous `team_wait` looked at.
     cursors: Mutex<HashMap<(String, String), i64>>,
+    /// The teams this process serves. Another supervisor may share the database file; its
+    /// teams' tokens are valid there, not here.
+    served: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for TeamHub {
@@ -186,6 +189,7 @@ impl TeamHub {
             opts,
             waiters: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
+            served: Mutex::new(HashSet::new()),
         }))
     }
 
@@ -232,14 +236,41 @@ impl TeamHub {
             .await
     }
 
-    /// [`start_team`] on the blocking pool.
+    /// [`start_team`] on the blocking pool; the new team is served by this hub.
     pub async fn start_team(
         &self,
         new: NewTeam,
         lead_name: &str,
     ) -> Result<(Team, MintedAgent), HubError> {
         let lead_name = lead_name.to_string();
-        self.pool.run(move |s| start_team(s, new, &lead_name)).await
+        let (team, lead) = self
+            .pool
+            .run(move |s| start_team(s, new, &lead_name))
+            .await?;
+        self.serve_team(&team.team_id);
+        Ok((team, lead))
+    }
+
+    /// Serves `team_id` from now on: its agents' tokens are accepted by this process's
+    /// endpoints. A supervisor calls it for the teams it runs or resumes; teams made by
+    /// [`TeamHub::start_team`] are served already. A token of a team not served here is
+    /// refused like an unknown token, so a second supervisor on the same database never
+    /// acts for a team it does not own.
+    pub fn serve_team(&self, team_id: &str) {
+        self.served
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(team_id.to_string());
+    }
+
+    /// Whether this hub serves `team_id`: it was told so ([`TeamHub::serve_team`]), or its
+    /// runtime runs the team ([`Runtime::serves`]).
+    pub fn serves(&self, team_id: &str) -> bool {
+        self.served
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(team_id)
+            || self.runtime.serves(team_id)
     }
 
     fn waiter(&self, team_id: &str, agent_id: &str) -> Arc<Notify> {

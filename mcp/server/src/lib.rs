@@ -13,6 +13,7 @@ pub mod cli;
 mod errors;
 pub mod http;
 mod hub;
+pub mod log_file;
 pub mod logging;
 mod pool;
 pub mod redact;
@@ -25,7 +26,7 @@ pub mod tool_names;
 pub mod types;
 
 pub use errors::{codes, store_error};
-pub use http::{HttpServer, serve_http};
+pub use http::{HttpLimits, HttpServer, serve_http, serve_http_with};
 pub use hub::{
     Caller, HubOptions, MintedAgent, TeamHub, register_agent, rotate_agent_token, start_team,
 };

@@ -2,19 +2,25 @@
 //! (target `codex_teams::bus` for messages, tasks and artifacts); this decides where they
 //! go. Filter with `CODEX_TEAMS_LOG` (or `RUST_LOG`), default `info`.
 //!
-//! rmcp logs whole JSON-RPC messages, tool arguments included, at debug and trace; those
-//! would put message bodies and pasted secrets in the log. [`secret_guard`] drops them
-//! whatever the filter says, so every subscriber built here is safe at any level.
+//! rmcp logs whole JSON-RPC messages, tool arguments included, at debug and trace, and MCP
+//! session ids at info; those would put message bodies, pasted secrets and session
+//! capabilities in the log. [`secret_guard`] drops them whatever the filter says, so every
+//! subscriber built here is safe at any level.
+//!
+//! Size: a logged value a caller controls goes through [`bounded`] (at most
+//! [`MAX_LOGGED_BYTES`]), and log files rotate by size ([`crate::log_file`]).
 
 use std::path::Path;
 
+use anyhow::Context;
 use tracing::Level;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{FilterFn, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
+
+use crate::log_file::{DEFAULT_KEEP, DEFAULT_MAX_BYTES, SizeCappedFile};
 
 /// The level filter from `CODEX_TEAMS_LOG`, else `RUST_LOG`, else `info`.
 pub fn env_filter() -> EnvFilter {
@@ -23,14 +29,36 @@ pub fn env_filter() -> EnvFilter {
         .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// Drops events of dependencies that log raw protocol traffic below INFO.
+/// Drops events of dependencies that log raw protocol traffic or session ids below WARN,
+/// and any event with a `session_id` field (an MCP session id lets its holder use the
+/// session; the HTTP layer binds sessions to their agent, but they stay out of logs).
 pub fn secret_guard() -> FilterFn {
     filter_fn(|m| {
         let raw_traffic = ["rmcp", "hyper", "reqwest", "h2", "tower_http"]
             .iter()
             .any(|t| m.target().starts_with(t));
-        !(raw_traffic && *m.level() > Level::INFO)
+        let carries_session = m.fields().field("session_id").is_some();
+        let noisy = raw_traffic && *m.level() > Level::WARN;
+        !(noisy || carries_session)
     })
+}
+
+/// The most bytes of a caller-controlled value (tool arguments, an error text) one log
+/// event carries.
+pub const MAX_LOGGED_BYTES: usize = 512;
+
+/// `s` cut to at most `max` bytes (on a character boundary), with its original size noted
+/// when cut: one 7 MB tool call must not make a 7 MB log line. Redact before cutting, so a
+/// secret is never cut into a shape the redaction rules miss.
+pub fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}… [truncated, {} bytes]", &s[..end], s.len()))
 }
 
 /// Installs a global JSON-lines subscriber writing to `make_writer`, filtered by `filter`
@@ -53,18 +81,19 @@ where
         .map_err(|e| anyhow::anyhow!("cannot set the log subscriber: {e}"))
 }
 
-/// Logs JSON lines to `<dir>/<prefix>.<date>.jsonl`, rotated daily, 14 files kept. Keep the
+/// Logs JSON lines to `<dir>/<prefix>.jsonl`, rotated by size (16 MiB per file, 4 older
+/// files kept: at most 80 MiB). The directory is made `0700` and the files `0600`. Keep the
 /// guard alive for the life of the process (dropping it flushes).
 pub fn init_json_logging(dir: &Path, prefix: &str) -> anyhow::Result<WorkerGuard> {
-    std::fs::create_dir_all(dir)?;
-    let appender = Builder::new()
-        .rotation(Rotation::DAILY)
-        .filename_prefix(prefix)
-        .filename_suffix("jsonl")
-        .max_log_files(14)
-        .build(dir)?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let fix = codex_teams_store::files::ensure_private_dir(dir)
+        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    let file = SizeCappedFile::open(dir, prefix, DEFAULT_MAX_BYTES, DEFAULT_KEEP)
+        .with_context(|| format!("cannot open a log file in {}", dir.display()))?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
     init_json_logging_with(writer, env_filter())?;
+    if let Some(fix) = fix {
+        tracing::warn!(target: "codex_teams::logging", event = "file.mode_fixed", path = %fix.path.display(), "{fix}");
+    }
     Ok(guard)
 }
 
@@ -72,4 +101,17 @@ pub fn init_json_logging(dir: &Path, prefix: &str) -> anyhow::Result<WorkerGuard
 /// a server's stderr in its own log). Does nothing if a subscriber is already set.
 pub fn init_stderr_json_logging() {
     let _ = init_json_logging_with(std::io::stderr, env_filter());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_cuts_on_a_char_boundary_and_names_the_size() {
+        assert_eq!(bounded("short", 10), "short");
+        let s = "é".repeat(10); // 20 bytes
+        let b = bounded(&s, 5);
+        assert_eq!(b, "éé… [truncated, 20 bytes]");
+    }
 }

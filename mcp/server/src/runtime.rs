@@ -31,6 +31,14 @@ pub trait Runtime: Send + Sync + 'static {
         let _ = why;
         Box::pin(async {})
     }
+    /// Whether this process runs `team_id` (it started, resumed or adopted it). The HTTP
+    /// endpoints accept only tokens of teams their hub serves: the ones it was told about
+    /// ([`crate::TeamHub::serve_team`]) and the ones its runtime runs, so a second
+    /// supervisor on the same database never acts for another's team. Default: none.
+    fn serves(&self, team_id: &str) -> bool {
+        let _ = team_id;
+        false
+    }
 }
 
 /// Everything the supervisor needs to launch one worker.

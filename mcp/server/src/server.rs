@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::errors::{forbidden, invalid};
 use crate::hub::{Caller, TeamHub};
+use crate::logging::{MAX_LOGGED_BYTES, bounded};
 use crate::redact::{preview, redact_json};
 use crate::runtime::SpawnRequest;
 use crate::tool_names::is_lead_only;
@@ -1202,11 +1203,14 @@ impl ServerHandler for TeamServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let caller = self.session_caller(&context);
+        // Redacted, then cut to a small bound: arguments can be megabytes.
         let args = request
             .arguments
             .as_ref()
-            .map(|a| redact_json(&Value::Object(a.clone())))
-            .unwrap_or(Value::Null);
+            .map(|a| redact_json(&Value::Object(a.clone())).to_string())
+            .unwrap_or_default();
+        let args_bytes = args.len();
+        let args = bounded(&args, MAX_LOGGED_BYTES).into_owned();
         let tool = request.name.to_string();
         let started = std::time::Instant::now();
         let tcc = ToolCallContext::new(self, request, context);
@@ -1232,6 +1236,7 @@ impl ServerHandler for TeamServer {
                 team_id = %team_id,
                 agent_id = %agent_id,
                 args = %args,
+                args_bytes,
                 ms,
                 ok = true,
             ),
@@ -1242,8 +1247,9 @@ impl ServerHandler for TeamServer {
                 team_id = %team_id,
                 agent_id = %agent_id,
                 args = %args,
+                args_bytes,
                 ms,
-                error = %crate::redact::redact_str(&error),
+                error = %bounded(&crate::redact::redact_str(&error), MAX_LOGGED_BYTES),
             ),
         }
         result

@@ -5,8 +5,8 @@
 
 use sha2::{Digest, Sha256};
 
-/// Prefix of every token this crate mints.
-pub const TOKEN_PREFIX: &str = "ctt_";
+/// Prefix of every token this crate mints (defined with the redaction rules, which strip it).
+pub const TOKEN_PREFIX: &str = codex_teams_store::redact::AGENT_TOKEN_PREFIX;
 
 /// A fresh token: `ctt_` + 64 hex digits (32 bytes from the OS-seeded CSPRNG).
 pub fn mint_token() -> String {

@@ -59,6 +59,8 @@ async fn every_tool_over_stdio() {
     let team_id = started["team_id"].as_str().unwrap().to_string();
     let lead_id = started["agent_id"].as_str().unwrap().to_string();
     let env = Env::on(dir, db.clone(), HubOptions::default()).await;
+    // This process serves the workers of the child's team (as the supervisor would).
+    env.hub.serve_team(&team_id);
     let team = env.store().team(&team_id).unwrap();
     assert_eq!(team.goal, "port the parser");
     assert_eq!(team.cwd, "/tmp/work");

@@ -52,7 +52,7 @@ async fn old_token_is_refused_after_rotation_and_new_one_works() {
     let r = post(worker.token.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 401, "the old token still works");
     let text = r.text().await.unwrap();
-    assert!(text.contains("invalid bearer token"), "{text}");
+    assert_eq!(text, codex_teams_mcp::http::UNAUTHORIZED_BODY);
     // Identity is checked per request: the session opened earlier is refused too.
     let r = before
         .call_tool(CallToolRequestParams::new("task_list".to_string()))

@@ -9,7 +9,8 @@ use crate::store::{ensure_member, ensure_team, require_text};
 use crate::*;
 
 /// Appends one event inside the caller's transaction, so a change and its log line commit
-/// together. The caller has already checked the team and agent.
+/// together. The caller has already checked the team and agent. The payload is redacted
+/// ([`crate::redact`]) like every event the store writes.
 pub(crate) fn log_event(
     c: &rusqlite::Connection,
     team_id: &str,
@@ -24,7 +25,7 @@ pub(crate) fn log_event(
         team_id,
         agent_id,
         kind,
-        payload.to_string(),
+        crate::redact::redact_json(payload).to_string(),
         now_ms()
     ])?;
     Ok(c.last_insert_rowid())
@@ -32,6 +33,8 @@ pub(crate) fn log_event(
 
 impl Store {
     /// Appends to the team's event log; returns its sequence number (global, increasing).
+    /// Secrets in the payload are redacted first ([`crate::redact`]): the event log is read
+    /// back by `replay` and summaries, and outlives the run.
     pub fn append_event(
         &self,
         team_id: &str,
@@ -40,7 +43,7 @@ impl Store {
         payload: &serde_json::Value,
     ) -> StoreResult<i64> {
         require_text("event kind", kind)?;
-        let payload = serde_json::to_string(payload)
+        let payload = serde_json::to_string(&crate::redact::redact_json(payload))
             .map_err(|e| StoreError::Invalid(format!("event payload is not JSON: {e}")))?;
         let now = now_ms();
         self.write(|c| {
@@ -229,6 +232,35 @@ mod tests {
         );
         assert_not_found(s.events_of_kind("team-nope", 0, "task.", 10), "team");
         assert_not_found(s.last_event_seq("team-nope"), "team");
+    }
+
+    #[test]
+    fn every_event_the_store_writes_is_redacted() {
+        let f = Fixture::new(1);
+        let s = &f.store;
+        let a = &f.agents[0];
+        let key = "sk-live0123456789abcdefghijklmnop";
+        s.create_task(
+            &f.team,
+            a,
+            NewTask {
+                title: format!("deploy with {key}"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        s.append_event(
+            &f.team,
+            Some(a),
+            "team.finalized",
+            &json!({"summary": "db password=hunter2-secret", "api_key": "abc"}),
+        )
+        .unwrap();
+        let text = serde_json::to_string(&s.events(&f.team, 0, 100).unwrap()).unwrap();
+        for secret in [key, "hunter2-secret", "\"abc\""] {
+            assert!(!text.contains(secret), "{secret} stored: {text}");
+        }
+        assert!(text.contains("sk-[REDACTED]"), "{text}");
     }
 
     #[test]

@@ -29,14 +29,28 @@ pub(crate) fn now_ms() -> Millis {
         .unwrap_or(0)
 }
 
-/// A lease length in milliseconds, at least 1 so a lease never starts out expired.
+/// The longest lease the store records: ten years. Longer asks are cut to it, so that
+/// `now + lease` can never overflow (found by fuzzing: a `u64::MAX` ms claim panicked).
+pub(crate) const MAX_LEASE_MS: Millis = 10 * 366 * 24 * 3600 * 1000;
+
+/// A lease length in milliseconds, at least 1 so a lease never starts out expired, at most
+/// [`MAX_LEASE_MS`].
 pub(crate) fn lease_ms(lease: std::time::Duration) -> Millis {
-    (lease.as_millis().min(i64::MAX as u128) as Millis).max(1)
+    (lease.as_millis().min(MAX_LEASE_MS as u128) as Millis).max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leases_are_bounded_both_ways() {
+        use std::time::Duration;
+        assert_eq!(lease_ms(Duration::ZERO), 1);
+        assert_eq!(lease_ms(Duration::from_millis(1500)), 1500);
+        assert_eq!(lease_ms(Duration::MAX), MAX_LEASE_MS);
+        assert!(now_ms().checked_add(lease_ms(Duration::MAX)).is_some());
+    }
 
     #[test]
     fn ids_carry_their_prefix_and_sort_by_time() {

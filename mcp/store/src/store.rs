@@ -47,6 +47,13 @@ impl Store {
                 "max_body_bytes and max_artifact_bytes must be at least 1".into(),
             ));
         }
+        // Owner-only before SQLite creates anything (its -wal/-shm copy the file's mode).
+        let fixes = crate::files::secure_db_files(path).map_err(|e| {
+            StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
+        })?;
+        for fix in &fixes {
+            tracing::warn!(target: "codex_teams::store", event = "file.mode_fixed", path = %fix.path.display(), was = format!("{:o}", fix.was), now = format!("{:o}", fix.now), "{fix}");
+        }
         let conn = Connection::open(path).map_err(|e| {
             StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
         })?;
@@ -74,6 +81,10 @@ impl Store {
              PRAGMA foreign_keys = ON;",
         )?;
         store.write(schema::migrate)?;
+        // SQLite made the -wal/-shm with the database's mode; make sure of it.
+        crate::files::secure_db_files(path).map_err(|e| {
+            StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
+        })?;
         Ok(store)
     }
 

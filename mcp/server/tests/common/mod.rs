@@ -82,8 +82,17 @@ impl Env {
         Store::open(&self.db).unwrap()
     }
 
-    /// A team and its lead, made the way the supervisor makes a `run`'s lead.
+    /// A team and its lead, made the way the supervisor makes a `run`'s lead, and served
+    /// by this env's hub (as the supervisor serves the teams it runs).
     pub fn team(&self, goal: &str) -> (Team, MintedAgent) {
+        let (team, lead) = self.unserved_team(goal);
+        self.hub.serve_team(&team.team_id);
+        (team, lead)
+    }
+
+    /// A team in the same database that this env's hub does not serve (another
+    /// supervisor's).
+    pub fn unserved_team(&self, goal: &str) -> (Team, MintedAgent) {
         codex_teams_mcp::start_team(
             &self.store(),
             NewTeam {
@@ -291,4 +300,79 @@ pub fn spawn_wait(c: Client) -> tokio::task::JoinHandle<(Value, std::time::Insta
         c.cancel().await.ok();
         (r, at)
     })
+}
+
+/// The JSON-RPC `initialize` a client sends first.
+pub fn initialize_request() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+}
+
+/// A raw request to an agent endpoint, for what the rmcp client cannot show (headers,
+/// status codes, other agents' session ids). `authorization` is the whole header value.
+pub fn raw_request(
+    method: reqwest::Method,
+    url: &str,
+    authorization: Option<&str>,
+    session: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let mut r = reqwest::Client::new()
+        .request(method, url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json");
+    if let Some(a) = authorization {
+        r = r.header("authorization", a);
+    }
+    if let Some(s) = session {
+        r = r.header("mcp-session-id", s);
+    }
+    r
+}
+
+/// POSTs one JSON-RPC message with a bearer token (and a session, when given).
+pub async fn raw_post(
+    url: &str,
+    token: &str,
+    session: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    raw_request(
+        reqwest::Method::POST,
+        url,
+        Some(&format!("Bearer {token}")),
+        session,
+    )
+    .body(body.to_string())
+    .send()
+    .await
+    .expect("request")
+}
+
+/// Opens an MCP session the raw way (initialize, then `notifications/initialized`) and
+/// returns its id.
+pub async fn raw_session(url: &str, token: &str) -> String {
+    let r = raw_post(url, token, None, &initialize_request()).await;
+    assert!(r.status().is_success(), "initialize: {}", r.status());
+    let id = r
+        .headers()
+        .get("mcp-session-id")
+        .expect("a session id")
+        .to_str()
+        .unwrap()
+        .to_string();
+    r.text().await.unwrap();
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let r = raw_post(url, token, Some(&id), &note).await;
+    assert!(r.status().is_success(), "initialized: {}", r.status());
+    id
+}
+
+/// The `result` of a JSON-RPC reply sent as SSE (`data: {...}` lines) or plain JSON.
+pub fn rpc_result(text: &str) -> Option<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .chain(std::iter::once(text))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find_map(|v| v.get("result").cloned())
 }
