@@ -335,13 +335,13 @@ async fn install_use_agents_team_in_the_users_own_codex_then_uninstall() {
     assert_eq!(teams.len(), 2, "{sv}");
     assert!(teams.iter().all(|t| t["status"] == "finalized"), "{sv}");
     // The store is private to the user.
-    for p in [
-        u.home.join(".codex-teams"),
-        u.home.join(".codex-teams/teams.db"),
+    for (p, want) in [
+        (u.home.join(".codex-teams"), 0o700),
+        (u.home.join(".codex-teams/teams.db"), 0o600),
     ] {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        eprintln!("{}: {mode:o}", p.display());
+        assert_eq!(mode, want, "{}: {mode:o}", p.display());
     }
 
     // Uninstall: the config is byte-identical to before install; skill and binary gone.
