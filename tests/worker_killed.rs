@@ -101,3 +101,65 @@ fn killed_workers_task_is_finished_by_another_worker() {
         .collect();
     assert!(left.is_empty(), "left alive: {left:?}");
 }
+
+/// The only worker of its role dies holding a claim, with the normal 15-minute lease: the
+/// claim is released at once and a replacement (same role, same brief) finishes the task.
+#[test]
+fn a_dead_workers_claim_is_released_at_once_and_a_replacement_finishes() {
+    let w = World::new();
+    let mut cmd = w.run_cmd("worker-replaced.yaml", "one task, one worker", &[]);
+    cmd.env_remove("CODEX_TEAMS_TASK_LEASE_MS");
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (team_id, holder) = wait_for(Duration::from_secs(90), || {
+        let teams = w.status(None);
+        let id = teams["teams"].get(0)?["team_id"].as_str()?.to_string();
+        let st = w.status(Some(&id));
+        let t = st["tasks"].get(0)?;
+        if t["status"] != "claimed" {
+            return None;
+        }
+        let holder = t["claimed_by"].as_str()?.to_string();
+        // Claimed and in its long command.
+        let hanging = w.requests().iter().any(|r| r["rule"] == "w-hangs");
+        (hanging && w.live_workers().contains(&holder)).then_some((id, holder))
+    })
+    .expect("the worker never claimed the task");
+    for (pid, agent, _) in w.live_children() {
+        if agent == holder {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+    let out = wait_within(child, Duration::from_secs(120));
+    let s = summary(&out);
+    assert_all_matched(&w.requests());
+    assert_eq!(s["status"], "finalized", "{s}\n{}", text(&out.stderr));
+    assert_eq!(s["tasks"]["done"], 1, "{s}");
+    let st = w.status(Some(&team_id));
+    let by_name = |n: &str| {
+        st["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == n)
+            .unwrap_or_else(|| panic!("no agent {n}: {st}"))
+            .clone()
+    };
+    let r = by_name("worker-r1");
+    assert_eq!(r["role"], "implementer");
+    assert_eq!(st["tasks"][0]["claimed_by"], r["agent_id"], "{st}");
+    assert_eq!(by_name("worker")["state"], "failed");
+    let reqs = w.requests();
+    assert!(reqs.iter().any(|r| r["rule"] == "r-done"));
+    assert!(
+        reqs.iter().any(|r| body_contains(r, "role: lead")
+            && body_contains(r, "back on the board")
+            && body_contains(r, "Replacement worker-r1")),
+        "the lead was told"
+    );
+}

@@ -68,10 +68,45 @@ pub fn restart_nudge(pending: usize) -> String {
     )
 }
 
+/// What the supervisor did about a failed worker, for the lead's note.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AfterFailure {
+    /// Tasks it held, now back on the board.
+    pub released: Vec<String>,
+    /// The replacement worker's name, if one was spawned.
+    pub replacement: Option<String>,
+    /// Why none was, when that matters.
+    pub note: Option<String>,
+}
+
 /// Body of the message the lead gets when a worker stops unexpectedly.
-pub fn worker_failed_message(name: &str, agent_id: &str, why: &str) -> String {
+pub fn worker_failed_message(
+    name: &str,
+    agent_id: &str,
+    why: &str,
+    after: &AfterFailure,
+) -> String {
+    let mut out = format!("[codex-teams] worker {name} ({agent_id}) stopped: {why}.");
+    if !after.released.is_empty() {
+        out.push_str(&format!(
+            " Its tasks are back on the board: {}.",
+            after.released.join(", ")
+        ));
+    }
+    if let Some(r) = &after.replacement {
+        out.push_str(&format!(" Replacement {r} (same role and brief) started."));
+    }
+    if let Some(n) = &after.note {
+        out.push_str(&format!(" {n}."));
+    }
+    out
+}
+
+/// The brief of a replacement worker: the original, plus why it is there.
+pub fn replacement_brief(brief: &str, old_name: &str, why: &str) -> String {
+    let why: String = why.chars().take(300).collect();
     format!(
-        "[codex-teams] worker {name} ({agent_id}) stopped: {why}. Tasks it held return to the board when their claims expire."
+        "{brief}\n\n(You replace {old_name}, who stopped: {why}. Its tasks are back on the board; claim them.)"
     )
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use codex_teams_mcp::{HttpServer, HubOptions, Runtime, SpawnRequest, TeamHub, serve_http};
 use codex_teams_store::{
-    AgentState, Recipient, Store, StoreOptions, Task, TaskFilter, TaskStatus, TeamStatus,
+    AgentState, NewAgent, Recipient, Store, StoreOptions, Task, TaskFilter, TaskStatus, TeamStatus,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -148,7 +148,21 @@ struct TeamRt {
     quiet_since: Option<Instant>,
     stopping: bool,
     lead_failed: Option<String>,
+    /// Replacement workers spawned for failed ones, bounded by [`MAX_REPLACEMENTS`].
+    replacements: u32,
 }
+
+/// What a replacement inherits from the worker it replaces.
+struct Dead {
+    name: String,
+    role: String,
+    brief: String,
+    lead_model: Option<String>,
+}
+
+/// Most replacement workers one team gets: a worker that keeps failing (an unreachable
+/// model, a broken task) must not respawn forever.
+pub const MAX_REPLACEMENTS: u32 = 3;
 
 #[derive(Debug, Default)]
 struct State {
@@ -379,6 +393,7 @@ impl Supervisor {
                 quiet_since: None,
                 stopping: false,
                 lead_failed: None,
+                replacements: 0,
             });
         drop(st);
         self.ensure_ticker();
@@ -806,8 +821,11 @@ impl Supervisor {
                 .clone()
                 .unwrap_or_else(|| "its turn did not complete".into());
             tracing::warn!(target: "codex_teams::supervisor", event = "agent.failed", team_id = %team_id, agent_id = %agent_id, reason = %why);
+            let after = self
+                .recover_from_failure(&hub, &team_id, agent_id, &why)
+                .await;
             if let Some(lead) = lead_id {
-                let body = prompts::worker_failed_message(&name, agent_id, &why);
+                let body = prompts::worker_failed_message(&name, agent_id, &why, &after);
                 self.tell_lead(&hub, &team_id, &lead, agent_id, body, "failed")
                     .await;
             }
@@ -816,6 +834,120 @@ impl Supervisor {
             self.launch(agent_id, TurnKind::Resume(prompts::messages_nudge(pending)));
         }
         self.kick();
+    }
+
+    /// A worker failed: the tasks it held go back to the board at once (waiting out its
+    /// lease would stall the run), and unless another worker of its role is there to take
+    /// them, a replacement with the same role and brief is spawned, at most
+    /// [`MAX_REPLACEMENTS`] per team. Returns what happened, for the lead's note.
+    async fn recover_from_failure(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        agent_id: &str,
+        why: &str,
+    ) -> prompts::AfterFailure {
+        let (t, a, reason) = (team_id.to_string(), agent_id.to_string(), why.to_string());
+        let released = match hub
+            .with_store(move |s| s.release_claims(&t, &a, &reason))
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(target: "codex_teams::supervisor", event = "claims.release_error", team_id = %team_id, agent_id = %agent_id, error = %e);
+                Vec::new()
+            }
+        };
+        if !released.is_empty() {
+            tracing::info!(target: "codex_teams::supervisor", event = "claims.released", team_id = %team_id, agent_id = %agent_id, tasks = ?released);
+            hub.board_changed(team_id);
+        }
+        let plan = {
+            let mut st = self.lock();
+            let Some(dead) = st.agents.get(agent_id).map(|d| Dead {
+                name: d.name.clone(),
+                role: d.role.clone(),
+                brief: d.brief.clone(),
+                lead_model: d.lead_model.clone(),
+            }) else {
+                return prompts::AfterFailure::default();
+            };
+            let covered = st.agents.values().any(|o| {
+                o.team_id == team_id
+                    && o.agent_id != agent_id
+                    && o.role == dead.role
+                    && !matches!(o.phase, Phase::Failed | Phase::Stopped)
+            });
+            let team = st.teams.get_mut(team_id);
+            match team {
+                Some(t)
+                    if !released.is_empty()
+                        && !covered
+                        && !t.stopping
+                        && t.finalized_at.is_none() =>
+                {
+                    if t.replacements >= MAX_REPLACEMENTS {
+                        Err(format!(
+                            "no replacement: the team already had {MAX_REPLACEMENTS}"
+                        ))
+                    } else {
+                        t.replacements += 1;
+                        Ok((dead, t.replacements))
+                    }
+                }
+                _ => Err(String::new()),
+            }
+        };
+        let mut after = prompts::AfterFailure {
+            released,
+            ..Default::default()
+        };
+        let (dead, n) = match plan {
+            Ok(p) => p,
+            Err(note) => {
+                after.note = (!note.is_empty()).then_some(note);
+                return after;
+            }
+        };
+        let name = format!("{}-r{n}", dead.name);
+        let brief = prompts::replacement_brief(&dead.brief, &dead.name, why);
+        let new = NewAgent {
+            name: name.clone(),
+            role: dead.role.clone(),
+            model: dead.lead_model.clone(),
+            brief: brief.clone(),
+            token_hash: None,
+        };
+        let minted = match hub.register_agent(team_id, new).await {
+            Ok(m) => m,
+            Err(e) => {
+                after.note = Some(format!("no replacement: {e}"));
+                return after;
+            }
+        };
+        let req = SpawnRequest {
+            team_id: team_id.to_string(),
+            agent_id: minted.agent.agent_id.clone(),
+            role: dead.role.clone(),
+            name: name.clone(),
+            brief,
+            token: minted.token,
+            model: dead.lead_model.clone(),
+        };
+        match self.spawn_inner(req) {
+            Ok(()) => {
+                tracing::info!(target: "codex_teams::supervisor", event = "agent.replaced", team_id = %team_id, agent_id = %agent_id, replacement = %minted.agent.agent_id);
+                after.replacement = Some(name);
+            }
+            Err(e) => {
+                let (t, id) = (team_id.to_string(), minted.agent.agent_id.clone());
+                let _ = hub
+                    .with_store(move |s| s.set_agent_state(&t, &id, AgentState::Failed, None, None))
+                    .await;
+                after.note = Some(format!("no replacement: {e}"));
+            }
+        }
+        after
     }
 
     // ------------------------------------------------------------------ admission
