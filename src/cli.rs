@@ -83,7 +83,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            match err.downcast_ref::<crate::supervisor::run::StoppedBySignal>() {
+                Some(sig) => ExitCode::from(sig.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -72,8 +72,29 @@ pub enum Ending {
     Finalized,
     LeadFailed(String),
     Stop(StopReason),
-    Interrupted,
+    /// A signal: its name and number (SIGINT 2, SIGTERM 15, SIGHUP 1).
+    Interrupted(&'static str, u8),
     Stalled,
+}
+
+/// A run stopped by a signal: the process exits 128 + the signal's number (130 for Ctrl-C,
+/// 143 for SIGTERM, 129 for SIGHUP), as shells expect; the team is resumable.
+#[derive(Debug, thiserror::Error)]
+#[error("the run was stopped by {signal}; continue it with `codex-teams resume {team_id}`")]
+pub struct StoppedBySignal {
+    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+    pub signal: &'static str,
+    /// The signal's number.
+    pub signo: u8,
+    /// The team to resume.
+    pub team_id: String,
+}
+
+impl StoppedBySignal {
+    /// 128 + the signal's number.
+    pub fn exit_code(&self) -> u8 {
+        128 + self.signo
+    }
 }
 
 impl Ending {
@@ -85,7 +106,7 @@ impl Ending {
             Ending::Stop(StopReason::BudgetSpent { .. }) => "budget_spent",
             Ending::Stop(StopReason::RunTimeout { .. }) => "timeout",
             Ending::Stop(_) => "stopped",
-            Ending::Interrupted => "interrupted",
+            Ending::Interrupted(..) => "interrupted",
             Ending::Stalled => "stalled",
         }
     }
@@ -95,7 +116,7 @@ impl Ending {
             Ending::Finalized => "the lead finalized the team".into(),
             Ending::LeadFailed(why) => format!("the lead failed: {why}"),
             Ending::Stop(r) => r.to_string(),
-            Ending::Interrupted => "interrupted by a signal".into(),
+            Ending::Interrupted(sig, _) => format!("interrupted by {sig}"),
             Ending::Stalled => {
                 "nothing was running or waiting and the lead did not finalize".into()
             }
@@ -248,6 +269,7 @@ impl Session {
         let mut sigterm =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let progress = (!self.json).then(|| {
             super::progress::spawn(self.hub.clone(), self.supervisor.clone(), team_id.into())
         });
@@ -255,8 +277,9 @@ impl Session {
         let ending = loop {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                _ = sigint.recv() => break Ending::Interrupted,
-                _ = sigterm.recv() => break Ending::Interrupted,
+                _ = sigint.recv() => break Ending::Interrupted("SIGINT", 2),
+                _ = sigterm.recv() => break Ending::Interrupted("SIGTERM", 15),
+                _ = sighup.recv() => break Ending::Interrupted("SIGHUP", 1),
             }
             let view = self.supervisor.view(team_id);
             if let Some(why) = view.lead_failed {
@@ -380,6 +403,12 @@ impl Session {
         }
         match ending {
             Ending::Finalized if summary.status == "finalized" => Ok(()),
+            Ending::Interrupted(signal, signo) => Err(StoppedBySignal {
+                signal,
+                signo,
+                team_id: team_id.to_string(),
+            }
+            .into()),
             _ => bail!("the run ended {}: {}", summary.status, summary.reason),
         }
     }
@@ -539,7 +568,7 @@ mod tests {
         assert_eq!(Ending::Finalized.status(TeamStatus::Finalized), "finalized");
         assert_eq!(Ending::Finalized.status(TeamStatus::Failed), "failed");
         assert_eq!(
-            Ending::Interrupted.status(TeamStatus::Running),
+            Ending::Interrupted("SIGINT", 2).status(TeamStatus::Running),
             "interrupted"
         );
         let budget = Ending::Stop(StopReason::BudgetSpent { spent: 5, total: 4 });
