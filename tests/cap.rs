@@ -69,3 +69,64 @@ fn ten_spawns_never_run_more_than_six_at_once() {
         seen.lock().unwrap().len()
     );
 }
+
+/// Two runs on one home (as two terminals would start them): the second's start-up
+/// cleanup leaves the first's processes alone, both finish, and sampled from `/proc` the
+/// machine never has more than six workers alive across both.
+#[test]
+fn two_runs_on_one_home_share_the_six_slots_and_both_finish() {
+    let w = Arc::new(World::new());
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let sampler = {
+        let (w, done, peak) = (w.clone(), done.clone(), peak.clone());
+        std::thread::spawn(move || {
+            let mut samples = 0usize;
+            while !done.load(Ordering::SeqCst) {
+                peak.fetch_max(w.live_workers().len(), Ordering::SeqCst);
+                samples += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            samples
+        })
+    };
+    let first = w
+        .run_cmd(
+            "cap-ten.yaml",
+            "ten parts in parallel",
+            &["--profile", "fixed-6"],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The second starts once the first has workers running.
+    let busy = wait_for(Duration::from_secs(60), || {
+        (w.live_workers().len() >= 2).then_some(())
+    });
+    assert!(busy.is_some(), "the first run never started workers");
+    let second = output_within(
+        w.run_cmd(
+            "cap-ten.yaml",
+            "ten parts in parallel",
+            &["--profile", "fixed-6"],
+        ),
+        Duration::from_secs(300),
+    );
+    let first = wait_within(first, Duration::from_secs(300));
+    done.store(true, Ordering::SeqCst);
+    let samples = sampler.join().unwrap();
+    for (name, out) in [("first", &first), ("second", &second)] {
+        let s = summary(out);
+        assert_eq!(
+            s["status"],
+            "finalized",
+            "{name}: {s}\n{}",
+            text(&out.stderr)
+        );
+        assert_eq!(s["tasks"]["done"], 10, "{name}: {s}");
+    }
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(samples > 20, "too few samples ({samples})");
+    assert!(peak <= 6, "{peak} workers alive at once across two runs");
+}

@@ -53,21 +53,27 @@ impl TeamsHome {
         self.dir.join("owners").join(format!("{team_id}.pid"))
     }
 
-    /// The live process that supervises `team_id`, if any (its pid file names a process that
-    /// still runs `codex-teams`).
+    /// The live process that supervises `team_id`, if any. The owner file holds
+    /// `PID START` (the process's start time from /proc): a live process with that pid and
+    /// that start time is the owner, however it was launched (a symlink, a renamed binary);
+    /// a reused pid is not. A file from an older version (pid only) falls back to the
+    /// command line.
     pub fn owner_alive(&self, team_id: &str) -> Option<i32> {
-        let pid: i32 = std::fs::read_to_string(self.owner_file(team_id))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
+        let text = std::fs::read_to_string(self.owner_file(team_id)).ok()?;
+        let mut words = text.split_whitespace();
+        let pid: i32 = words.next()?.parse().ok()?;
         if pid == std::process::id() as i32 {
             return Some(pid);
         }
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        String::from_utf8_lossy(&cmdline)
-            .contains("codex-teams")
-            .then_some(pid)
+        match words.next().and_then(|w| w.parse::<u64>().ok()) {
+            Some(start) => (super::process::start_time(pid) == Some(start)).then_some(pid),
+            None => {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                String::from_utf8_lossy(&cmdline)
+                    .contains("codex-teams")
+                    .then_some(pid)
+            }
+        }
     }
 
     /// Records this process as the team's supervisor; refuses when another live one is.
@@ -80,8 +86,11 @@ impl TeamsHome {
             );
         }
         let path = self.owner_file(team_id);
-        std::fs::create_dir_all(path.parent().expect("owner file has a parent"))?;
-        std::fs::write(&path, std::process::id().to_string())
+        let dir = path.parent().expect("owner file has a parent");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let me = std::process::id() as i32;
+        let start = super::process::start_time(me).unwrap_or(0);
+        std::fs::write(&path, format!("{me} {start}\n"))
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }

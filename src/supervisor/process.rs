@@ -575,6 +575,9 @@ async fn wait_empty(pgid: Pgid, limit: Duration) -> bool {
 struct ProcStat {
     state: char,
     pgrp: i32,
+    /// Clock ticks after boot when the process started: with the pid, an identity that a
+    /// reused pid cannot fake.
+    start: u64,
 }
 
 fn proc_stats() -> Vec<(i32, ProcStat)> {
@@ -599,7 +602,17 @@ fn read_stat(pid: i32) -> Option<ProcStat> {
     let state = fields.next()?.chars().next()?;
     let _ppid = fields.next()?;
     let pgrp = fields.next()?.parse().ok()?;
-    Some(ProcStat { state, pgrp })
+    // Field 22 (starttime) is the 20th after the state.
+    let start = fields.nth(16)?.parse().ok()?;
+    Some(ProcStat { state, pgrp, start })
+}
+
+/// When `pid` started (clock ticks after boot), if it is alive (not a zombie). A pid plus
+/// its start time names one process for good: pids are reused, start times are not.
+pub fn start_time(pid: i32) -> Option<u64> {
+    read_stat(pid)
+        .filter(|s| s.state != 'Z' && s.state != 'X')
+        .map(|s| s.start)
 }
 
 fn is_live(pid: i32) -> bool {

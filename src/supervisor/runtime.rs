@@ -260,7 +260,7 @@ fn phase_of(s: AgentState) -> Phase {
 impl Supervisor {
     /// A supervisor with `max_threads` worker slots (1..=6, else a clear error).
     pub fn new(opts: SupervisorOptions) -> anyhow::Result<Arc<Supervisor>> {
-        let slots = WorkerSlots::new(opts.max_threads)?;
+        let slots = WorkerSlots::with_machine_dir(opts.max_threads, opts.home.dir.join("slots"))?;
         let role_overrides = opts
             .profile
             .resolved_roles()
@@ -1593,6 +1593,10 @@ impl Runtime for Supervisor {
         if let Ok((team, _)) = self.sync_store(|s| Ok((s.team(&t)?, ()))) {
             self.adopt_team(team_id, &team.goal, &team.cwd, Some(lead_agent_id));
         }
+        // Another supervisor's start-up sweep must see this team as alive.
+        if let Err(e) = self.opts.home.claim_owner(team_id) {
+            tracing::warn!(target: "codex_teams::supervisor", event = "owner.claim_error", team_id = %team_id, error = %format!("{e:#}"));
+        }
     }
 
     fn session_ended(
@@ -1649,6 +1653,7 @@ impl Supervisor {
             if let Err(e) = r {
                 tracing::error!(target: "codex_teams::supervisor", event = "session_end.error", team_id = %team_id, error = %e);
             }
+            self.opts.home.release_owner(&team_id);
             tracing::info!(target: "codex_teams::supervisor", event = "team.session_ended", team_id = %team_id, reason = why);
         }
     }

@@ -35,6 +35,10 @@ pub struct WorkerSlots {
 #[derive(Debug)]
 struct Inner {
     semaphore: Arc<Semaphore>,
+    /// Where the machine-wide slots live (`$CODEX_TEAMS_HOME/slots`): one lock file per
+    /// slot, so every supervisor on this home (runs, resumes, `codex-teams mcp` servers)
+    /// shares the same six. The kernel drops a lock when its holder dies, SIGKILL included.
+    machine: Option<std::path::PathBuf>,
     capacity: usize,
     live: AtomicUsize,
     peak: AtomicUsize,
@@ -54,6 +58,7 @@ impl WorkerSlots {
         Ok(WorkerSlots {
             inner: Arc::new(Inner {
                 semaphore: Arc::new(Semaphore::new(capacity)),
+                machine: None,
                 capacity,
                 live: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
@@ -61,8 +66,17 @@ impl WorkerSlots {
         })
     }
 
+    /// Also holds one of the six machine-wide slots in `dir` for every worker slot, so
+    /// that all supervisors sharing `dir` never run more than six workers together.
+    pub fn with_machine_dir(capacity: usize, dir: std::path::PathBuf) -> Result<Self, SlotError> {
+        let mut me = Self::new(capacity)?;
+        Arc::get_mut(&mut me.inner).expect("just made").machine = Some(dir);
+        Ok(me)
+    }
+
     /// Waits for a free slot. Requests are served in arrival order (tokio's semaphore is
-    /// fair), so a spawn request never starves behind later ones.
+    /// fair), so a spawn request never starves behind later ones; then, with a machine
+    /// directory, for one of the machine's six (polled: other processes hold them).
     pub async fn acquire(&self) -> SlotGuard {
         let permit = self
             .inner
@@ -71,23 +85,78 @@ impl WorkerSlots {
             .acquire_owned()
             .await
             .expect("the worker semaphore is never closed");
-        self.guard(permit)
+        let mut waited = false;
+        let machine = loop {
+            match self.try_machine() {
+                Ok(held) => break held,
+                Err(()) => {
+                    if !waited {
+                        waited = true;
+                        tracing::info!(target: "codex_teams::supervisor", event = "slot.machine_wait",
+                            reason = "six workers already run on this machine; waiting for one to end");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        };
+        self.guard(permit, machine)
     }
 
     /// Takes a slot only if one is free now.
     pub fn try_acquire(&self) -> Option<SlotGuard> {
         match self.inner.semaphore.clone().try_acquire_owned() {
-            Ok(permit) => Some(self.guard(permit)),
+            Ok(permit) => {
+                let machine = self.try_machine().ok()?;
+                Some(self.guard(permit, machine))
+            }
             Err(TryAcquireError::NoPermits) => None,
             Err(TryAcquireError::Closed) => unreachable!("the worker semaphore is never closed"),
         }
     }
 
-    fn guard(&self, permit: OwnedSemaphorePermit) -> SlotGuard {
+    /// `Ok(None)` without a machine directory; `Ok(Some(lock))` for a free machine slot;
+    /// `Err(())` when all six are held. A directory we cannot use does not stop the run
+    /// (the in-process cap still holds); it is logged.
+    fn try_machine(&self) -> Result<Option<std::fs::File>, ()> {
+        let Some(dir) = &self.inner.machine else {
+            return Ok(None);
+        };
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            tracing::warn!(target: "codex_teams::supervisor", event = "slot.machine_dir_error", dir = %dir.display(), error = %e);
+            return Ok(None);
+        }
+        for i in 0..MAX_WORKERS {
+            let path = dir.join(format!("slot-{i}.lock"));
+            let file = {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .mode(0o600)
+                    .open(&path)
+            };
+            match file {
+                Ok(f) => {
+                    if f.try_lock().is_ok() {
+                        return Ok(Some(f));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target: "codex_teams::supervisor", event = "slot.machine_dir_error", dir = %path.display(), error = %e);
+                    return Ok(None);
+                }
+            }
+        }
+        Err(())
+    }
+
+    fn guard(&self, permit: OwnedSemaphorePermit, machine: Option<std::fs::File>) -> SlotGuard {
         let now = self.inner.live.fetch_add(1, Ordering::SeqCst) + 1;
         self.inner.peak.fetch_max(now, Ordering::SeqCst);
         SlotGuard {
             _permit: permit,
+            _machine: machine,
             inner: self.inner.clone(),
         }
     }
@@ -118,6 +187,8 @@ impl WorkerSlots {
 #[derive(Debug)]
 pub struct SlotGuard {
     _permit: OwnedSemaphorePermit,
+    /// The machine-wide slot's locked file; closing it releases the lock.
+    _machine: Option<std::fs::File>,
     inner: Arc<Inner>,
 }
 
@@ -132,6 +203,33 @@ impl Drop for SlotGuard {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// Two supervisors (here two pools, as two processes would be) on one home share six
+    /// slots: the seventh waits until one is freed.
+    #[tokio::test]
+    async fn pools_sharing_a_machine_dir_share_six_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = WorkerSlots::with_machine_dir(6, dir.path().join("slots")).unwrap();
+        let b = WorkerSlots::with_machine_dir(6, dir.path().join("slots")).unwrap();
+        let mut held: Vec<SlotGuard> = (0..4).map(|_| a.try_acquire().unwrap()).collect();
+        held.push(b.try_acquire().unwrap());
+        held.push(b.try_acquire().unwrap());
+        assert!(
+            b.try_acquire().is_none(),
+            "a seventh worker on this machine"
+        );
+        assert!(a.try_acquire().is_none());
+        let waiter = tokio::spawn({
+            let b = b.clone();
+            async move { b.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiter.is_finished(), "queued, not refused, while six run");
+        held.remove(0);
+        let got = tokio::time::timeout(Duration::from_secs(5), waiter).await;
+        assert!(got.is_ok(), "the waiter got the freed slot");
+        assert_eq!(a.live() + b.live(), 6);
+    }
 
     #[test]
     fn caps_outside_one_to_six_are_refused_by_value() {

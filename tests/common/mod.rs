@@ -102,11 +102,18 @@ impl World {
         live_with_env("CODEX_HOME", &self.codex_home.display().to_string())
     }
 
-    /// Distinct worker agents with a live process now.
+    /// Distinct worker agents with a live process now. A /proc scan is not atomic (under
+    /// load it takes long enough for one worker to exit and the next to start inside it),
+    /// so the pids found are checked again afterwards: every process still alive then was
+    /// born before the re-check began and alive at its start, so the count is of processes
+    /// alive at one instant.
     pub fn live_workers(&self) -> BTreeSet<String> {
         self.live_children()
             .into_iter()
             .filter(|(_, _, role)| role != "lead")
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter(|(pid, _, _)| !is_zombie(*pid))
             .map(|(_, id, _)| id)
             .collect()
     }
