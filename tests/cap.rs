@@ -83,7 +83,30 @@ fn two_runs_on_one_home_share_the_six_slots_and_both_finish() {
         std::thread::spawn(move || {
             let mut samples = 0usize;
             while !done.load(Ordering::SeqCst) {
-                peak.fetch_max(w.live_workers().len(), Ordering::SeqCst);
+                let live = w.live_workers();
+                if live.len() > 6 {
+                    let detail: Vec<String> = w
+                        .live_children()
+                        .into_iter()
+                        .map(|(pid, a, r)| {
+                            let cmd =
+                                std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                            let st = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                                .unwrap_or_default();
+                            format!(
+                                "{pid} {a} {r} {} | {}",
+                                String::from_utf8_lossy(&cmd)
+                                    .replace('\0', " ")
+                                    .chars()
+                                    .take(80)
+                                    .collect::<String>(),
+                                st.chars().take(60).collect::<String>()
+                            )
+                        })
+                        .collect();
+                    eprintln!("OVER CAP:\n{}", detail.join("\n"));
+                }
+                peak.fetch_max(live.len(), Ordering::SeqCst);
                 samples += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -280,22 +280,31 @@ pub fn marked_strays() -> Vec<(i32, String, Option<String>)> {
 
 /// SIGKILLs what is left of one agent's turn once its codex has exited.
 pub fn kill_agent_strays(team_id: &str, agent_id: &str) -> usize {
-    let pids: Vec<i32> = marked_strays()
-        .into_iter()
-        .filter(|(_, m, a)| m == team_id && a.as_deref() == Some(agent_id))
-        .map(|(p, _, _)| p)
-        .collect();
-    kill_pids(&pids)
+    kill_until_none(|m, a| m == team_id && a == Some(agent_id))
 }
 
 /// SIGKILLs every process of a team (by marker).
 pub fn kill_team_strays(team_id: &str) -> usize {
-    let pids: Vec<i32> = marked_strays()
-        .into_iter()
-        .filter(|(_, m, _)| m == team_id)
-        .map(|(p, _, _)| p)
-        .collect();
-    kill_pids(&pids)
+    kill_until_none(|m, _| m == team_id)
+}
+
+/// Scans and kills until a scan finds nothing (at most a few rounds): a shell being killed
+/// can fork one more child (a login shell's background `pyenv rehash`, seen here) after the
+/// scan that listed it, and that child would outlive the turn and its slot.
+fn kill_until_none(mut matches: impl FnMut(&str, Option<&str>) -> bool) -> usize {
+    let mut killed = 0;
+    for _ in 0..5 {
+        let pids: Vec<i32> = marked_strays()
+            .into_iter()
+            .filter(|(_, m, a)| matches(m, a.as_deref()))
+            .map(|(p, _, _)| p)
+            .collect();
+        if pids.is_empty() {
+            break;
+        }
+        killed += kill_pids(&pids);
+    }
+    killed
 }
 
 /// SIGKILLs `pids` and waits (up to 2 s) until none is alive, so a freed worker slot never
