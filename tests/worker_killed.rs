@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
+use serde_json::Value;
 
 #[test]
 fn killed_workers_task_is_finished_by_another_worker() {
@@ -156,6 +157,28 @@ fn a_dead_workers_claim_is_released_at_once_and_a_replacement_finishes() {
     assert_eq!(by_name("worker")["state"], "failed");
     let reqs = w.requests();
     assert!(reqs.iter().any(|r| r["rule"] == "r-done"));
+    // The killed turn's spend is not lost: every response codex logged in its rollout
+    // before the kill is recorded (before, a killed turn recorded nothing). Codex logs a
+    // response's usage once its tool calls finish, so the last response, whose shell
+    // command was running at the kill, is the one not counted (docs/architecture.md).
+    let killed: Vec<Value> = reqs
+        .iter()
+        .filter(|r| body_contains(r, &format!("You are worker ({holder}")))
+        .cloned()
+        .collect();
+    assert!(killed.len() >= 2, "the killed worker made requests");
+    let by_agent = &s["tokens"]["by_agent"][holder.as_str()];
+    assert_eq!(
+        by_agent["input"].as_i64().unwrap(),
+        sum(&killed[..killed.len() - 1], "input_tokens"),
+        "the killed worker's input tokens: {s}"
+    );
+    let unlogged = killed.last().unwrap()["input_tokens"].as_i64().unwrap();
+    assert_eq!(
+        s["tokens"]["input"].as_i64().unwrap() + unlogged,
+        sum(&reqs, "input_tokens"),
+        "{s}"
+    );
     assert!(
         reqs.iter().any(|r| body_contains(r, "role: lead")
             && body_contains(r, "back on the board")

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod prompts;
 pub mod reaper;
 pub mod resume;
+pub mod rollout;
 pub mod run;
 pub mod runtime;
 pub mod slots;

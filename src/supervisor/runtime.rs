@@ -626,7 +626,7 @@ impl Supervisor {
     ) -> anyhow::Result<Option<(TurnSpec, String)>> {
         let addr = self.http_addr().await?;
         self.ensure_token(agent_id).await?;
-        let (cmd, args, token, team_id, role, meter) = {
+        let (cmd, args, token, team_id, role, meter, rollout) = {
             let st = self.lock();
             let a = st
                 .agents
@@ -655,11 +655,27 @@ impl Supervisor {
                 TurnKind::First(_) => UsageMeter::new(),
                 TurnKind::Resume(_) => UsageMeter::resume_from(a.totals),
             };
+            // Workers run with the supervisor's environment, so the same Codex home.
+            let codex_home = self.opts.codex_home.clone().or_else(model::codex_home);
+            let rollout = match (kind, a.thread_id.as_deref()) {
+                (TurnKind::Resume(_), Some(th)) => {
+                    super::rollout::RolloutTail::resuming(codex_home.as_deref(), th)
+                }
+                _ => super::rollout::RolloutTail::new(codex_home.as_deref()),
+            };
             let token = a
                 .token
                 .clone()
                 .ok_or_else(|| anyhow::anyhow!("agent {agent_id} has no bearer token"))?;
-            (cmd, args, token, a.team_id.clone(), a.role.clone(), meter)
+            (
+                cmd,
+                args,
+                token,
+                a.team_id.clone(),
+                a.role.clone(),
+                meter,
+                rollout,
+            )
         };
         let timeout = (role != LEAD)
             .then(|| Duration::from_secs(self.opts.profile.timeouts.worker_turn_secs));
@@ -683,6 +699,7 @@ impl Supervisor {
                 meter,
                 timeout,
                 grace: self.opts.grace,
+                rollout,
             },
             team_id,
         )))

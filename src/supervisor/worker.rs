@@ -36,6 +36,57 @@ pub struct TurnSpec {
     pub timeout: Option<Duration>,
     /// Grace between SIGTERM and SIGKILL when the turn is stopped.
     pub grace: Duration,
+    /// The thread's session rollout, for per-response usage as it happens.
+    pub rollout: super::rollout::RolloutTail,
+}
+
+/// Usage read from the rollout during a turn, shared by the poller and the event pump.
+struct Metered {
+    tail: super::rollout::RolloutTail,
+    /// Sum of the responses recorded this turn.
+    recorded: Usage,
+    /// The thread's running total after the latest response seen.
+    last_total: Option<Usage>,
+    /// `turn.completed` reconciled the turn (or it ended): no more recording.
+    done: bool,
+}
+
+impl Metered {
+    fn drain(&mut self) -> Vec<Usage> {
+        let new = self.tail.poll();
+        for r in &new {
+            self.recorded += r.last;
+            self.last_total = Some(r.total);
+        }
+        new.into_iter().map(|r| r.last).collect()
+    }
+}
+
+fn minus(a: Usage, b: Usage) -> Usage {
+    Usage {
+        input_tokens: a.input_tokens.saturating_sub(b.input_tokens),
+        cached_input_tokens: a.cached_input_tokens.saturating_sub(b.cached_input_tokens),
+        cache_write_input_tokens: a
+            .cache_write_input_tokens
+            .saturating_sub(b.cache_write_input_tokens),
+        output_tokens: a.output_tokens.saturating_sub(b.output_tokens),
+        reasoning_output_tokens: a
+            .reasoning_output_tokens
+            .saturating_sub(b.reasoning_output_tokens),
+    }
+}
+
+async fn record(hub: &Arc<TeamHub>, team: &str, agent: &str, u: Usage, what: &'static str) {
+    if u.input_tokens == 0 && u.output_tokens == 0 && u.cached_input_tokens == 0 {
+        return;
+    }
+    let (t, a) = (team.to_string(), agent.to_string());
+    let su = store_usage(u);
+    if let Err(e) = hub.with_store(move |s| s.record_usage(&t, &a, su)).await {
+        tracing::error!(target: "codex_teams::supervisor", event = "usage.error", team_id = %team, agent_id = %agent, error = %e);
+    }
+    tracing::info!(target: "codex_teams::supervisor", event = "usage.recorded", team_id = %team, agent_id = %agent, source = what,
+        input = u.input_tokens, cached_input = u.cached_input_tokens, output = u.output_tokens);
 }
 
 /// How a turn ended.
@@ -108,6 +159,30 @@ pub async fn run_turn(
     tracing::info!(target: "codex_teams::supervisor", event = "turn.started", team_id = %team, agent_id = %agent, pgid = pgid.0);
     let mut lines = child.take_stdout();
     let mut meter = spec.meter;
+    let metered = Arc::new(std::sync::Mutex::new(Metered {
+        tail: spec.rollout,
+        recorded: Usage::default(),
+        last_total: None,
+        done: false,
+    }));
+    let poller = {
+        let (m, hub, t, a) = (metered.clone(), hub.clone(), team.clone(), agent.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let new = {
+                    let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+                    if g.done {
+                        break;
+                    }
+                    g.drain()
+                };
+                for u in new {
+                    record(&hub, &t, &a, u, "rollout").await;
+                }
+            }
+        })
+    };
     // Codex's own `error` events and error items ("stream disconnected", "unexpected
     // status 401", ...): what the lead needs to hear when a worker dies.
     let mut errors: Vec<String> = Vec::new();
@@ -131,6 +206,11 @@ pub async fn run_turn(
             match &event {
                 ExecEvent::ThreadStarted { thread_id } => {
                     out.thread_id = Some(thread_id.clone());
+                    metered
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .tail
+                        .set_thread(thread_id);
                     let (t, a, th) = (team.clone(), agent.clone(), thread_id.clone());
                     let _ = hub
                         .with_store(move |s| {
@@ -142,11 +222,25 @@ pub async fn run_turn(
                     let delta = meter.turn_completed(*usage);
                     out.completed = true;
                     out.totals = meter.totals();
-                    let (t, a) = (team.clone(), agent.clone());
-                    let su = store_usage(delta);
-                    if let Err(e) = hub.with_store(move |s| s.record_usage(&t, &a, su)).await {
-                        tracing::error!(target: "codex_teams::supervisor", event = "usage.error", team_id = %team, agent_id = %agent, error = %e);
+                    // What the rollout showed was recorded as it came; codex's own turn
+                    // total settles the rest (all of it, if the rollout was unreadable).
+                    let (new, recorded) = {
+                        let mut g = metered.lock().unwrap_or_else(|p| p.into_inner());
+                        g.done = true;
+                        let new = g.drain();
+                        (new, g.recorded)
+                    };
+                    for u in new {
+                        record(&hub, &team, &agent, u, "rollout").await;
                     }
+                    record(
+                        &hub,
+                        &team,
+                        &agent,
+                        minus(delta, recorded),
+                        "turn.completed",
+                    )
+                    .await;
                     tracing::info!(target: "codex_teams::supervisor", event = "turn.usage", team_id = %team, agent_id = %agent,
                         input = delta.input_tokens, cached_input = delta.cached_input_tokens, output = delta.output_tokens);
                 }
@@ -188,6 +282,23 @@ pub async fn run_turn(
         child.wait().await.ok()
     };
     out.exit_ok = status.is_some_and(|s| s.success());
+    // A turn that ended without `turn.completed` (killed, stopped, timed out) keeps every
+    // response codex logged; the thread's total after them seeds the next resume.
+    let (new, last_total) = {
+        let mut g = metered.lock().unwrap_or_else(|p| p.into_inner());
+        let new = if g.done { Vec::new() } else { g.drain() };
+        g.done = true;
+        (new, g.last_total)
+    };
+    poller.abort();
+    for u in new {
+        record(&hub, &spec.team_id, &spec.agent_id, u, "rollout").await;
+    }
+    if !out.completed
+        && let Some(total) = last_total
+    {
+        out.totals = total;
+    }
     if !out.ok() {
         let base = out.failure.take().unwrap_or_else(|| {
             if timed_out {
