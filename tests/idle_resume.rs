@@ -130,3 +130,38 @@ fn idle_worker_is_resumed_by_a_message_and_answers() {
             .any(|r| body_contains(r, "role: lead") && body_contains(r, "ANSWER: 42"))
     );
 }
+
+/// A worker retired by idle shutdown (1 s here) while the lead pauses: the lead's message
+/// to it wakes it (its thread resumes), it answers, the run finalizes, and the store's event
+/// log has the retirement and the wake-up with the message that caused it.
+#[test]
+fn mail_wakes_a_worker_retired_by_idle_shutdown() {
+    let w = World::new();
+    let profile = root().join("fixtures/profiles/idle-retire.team.yaml");
+    let out = output_within(
+        w.run_cmd(
+            "idle-resume.yaml",
+            "ask a retired worker",
+            &["--profile", profile.to_str().unwrap()],
+        ),
+        Duration::from_secs(120),
+    );
+    let s = summary(&out);
+    assert_eq!(s["status"], "finalized", "{s}\n{}", text(&out.stderr));
+    assert_eq!(s["unacked"], 0, "{s}");
+    let reqs = w.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| body_contains(r, "role: lead") && body_contains(r, "ANSWER: 42"))
+    );
+    let store = codex_teams_store::Store::open(&w.home.join("teams.db")).unwrap();
+    let team = s["team_id"].as_str().unwrap();
+    let kinds = |k: &str| store.events_of_kind(team, 0, k, 100).unwrap();
+    let retired = kinds("agent.retired");
+    let woken = kinds("agent.woken");
+    assert!(!retired.is_empty(), "retirement logged");
+    assert_eq!(woken.len(), 1, "one wake-up: {woken:?}");
+    let ids = woken[0].payload["message_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{woken:?}");
+    assert!(ids[0].as_str().unwrap().starts_with("msg-"));
+}

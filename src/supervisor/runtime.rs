@@ -119,6 +119,8 @@ struct AgentRt {
     phase: Phase,
     wake: bool,
     pending_seen: usize,
+    /// Stopped by idle shutdown, not for good: mail for it wakes it again.
+    retired_idle: bool,
     thread_id: Option<String>,
     totals: Usage,
     idle_since: Instant,
@@ -429,6 +431,7 @@ impl Supervisor {
                 phase,
                 wake: false,
                 pending_seen,
+                retired_idle: false,
                 thread_id: agent.thread_id.clone(),
                 totals,
                 idle_since: Instant::now(),
@@ -1083,6 +1086,7 @@ impl Supervisor {
                     phase: Phase::Queued,
                     wake: false,
                     pending_seen: 0,
+                    retired_idle: false,
                     thread_id: None,
                     totals: Usage::default(),
                     idle_since: Instant::now(),
@@ -1188,6 +1192,9 @@ impl Supervisor {
         let mut launches: Vec<(String, TurnKind)> = Vec::new();
         let mut first_turns: Vec<String> = Vec::new();
         let mut retire: Vec<String> = Vec::new();
+        // Idle retirements and wake-ups by mail, for the event log: (agent, idle s / unread).
+        let mut retired_events: Vec<(String, u64)> = Vec::new();
+        let mut woken_events: Vec<(String, usize)> = Vec::new();
         let mut stop: Vec<(String, Option<Pgid>)> = Vec::new();
         // Queued spawns the fan-out check now refuses: (agent, name, why), for the lead.
         let mut refused: Vec<(String, String, String)> = Vec::new();
@@ -1269,10 +1276,18 @@ impl Supervisor {
                 // Idle agents with new mail.
                 let lead_external = self.opts.lead_external;
                 for a in st.agents.values_mut().filter(|a| a.team_id == team_id) {
+                    let p = pending.get(&a.agent_id).copied().unwrap_or(0);
+                    // Mail for a worker idle shutdown retired wakes it: its thread resumes
+                    // (a message is never left for an agent nobody will run).
+                    if a.phase == Phase::Stopped && a.retired_idle && p > 0 {
+                        a.phase = Phase::Idle;
+                        a.retired_idle = false;
+                        a.pending_seen = 0;
+                        woken_events.push((a.agent_id.clone(), p));
+                    }
                     if a.phase != Phase::Idle || (a.is_lead() && lead_external) {
                         continue;
                     }
-                    let p = pending.get(&a.agent_id).copied().unwrap_or(0);
                     if p > a.pending_seen || (a.wake && p > 0) {
                         if !a.is_lead()
                             && let Verdict::Refuse(why) =
@@ -1348,7 +1363,9 @@ impl Supervisor {
                         && guard::should_retire(profile, a.idle_since.elapsed().as_secs())
                     {
                         a.phase = Phase::Stopped;
+                        a.retired_idle = a.thread_id.is_some();
                         retire.push(a.agent_id.clone());
+                        retired_events.push((a.agent_id.clone(), a.idle_since.elapsed().as_secs()));
                     }
                 }
                 // The board is done: the lead merges and finalizes.
@@ -1423,6 +1440,29 @@ impl Supervisor {
                 });
             }
             tracing::info!(target: "codex_teams::supervisor", event = "agent.stopping", team_id = %team_id, agent_id = %id);
+        }
+        if !retired_events.is_empty() || !woken_events.is_empty() {
+            let t = team_id.to_string();
+            let (r, w) = (retired_events.clone(), woken_events.clone());
+            hub.with_store(move |s| {
+                for (id, idle) in &r {
+                    s.append_event(&t, Some(id), "agent.retired", &serde_json::json!({"reason": "idle", "idle_secs": idle}))?;
+                }
+                for (id, unread) in &w {
+                    let ids: Vec<String> = s
+                        .peek_pending_ids(&t, id, 20)
+                        .unwrap_or_default();
+                    s.append_event(&t, Some(id), "agent.woken", &serde_json::json!({"reason": "mail", "unread": unread, "message_ids": ids}))?;
+                }
+                Ok(())
+            })
+            .await?;
+            for (id, idle) in &retired_events {
+                tracing::info!(target: "codex_teams::supervisor", event = "agent.retired", team_id = %team_id, agent_id = %id, idle_secs = idle);
+            }
+            for (id, unread) in &woken_events {
+                tracing::info!(target: "codex_teams::supervisor", event = "agent.woken", team_id = %team_id, agent_id = %id, unread = unread);
+            }
         }
         if !retire.is_empty() {
             let t = team_id.to_string();

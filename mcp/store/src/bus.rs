@@ -262,6 +262,28 @@ impl Store {
         })
     }
 
+    /// Ids of up to `limit` unacknowledged messages for `agent_id`, oldest first, without
+    /// leasing them: for the log line that says which mail woke an agent.
+    pub fn peek_pending_ids(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        self.read(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            let ids = c
+                .prepare_cached(
+                    "SELECT message_id FROM deliveries INDEXED BY deliveries_unacked
+                     WHERE recipient = ?1 AND acked_at IS NULL
+                     ORDER BY message_id LIMIT ?2",
+                )?
+                .query_map(rusqlite::params![agent_id, limit as i64], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+    }
+
     /// Messages sent in the team (a broadcast counts once): the run summary's `messages`,
     /// so the supervisor need not query the schema itself. An unknown team is `NotFound`.
     pub fn message_count(&self, team_id: &str) -> StoreResult<usize> {
