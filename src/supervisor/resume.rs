@@ -22,6 +22,14 @@ use crate::policy::roles::LEAD;
 pub struct ResumeArgs {
     /// The team to continue (see `codex-teams status`).
     pub team_id: String,
+    /// Continue under another team profile (a bundled name or a YAML path) instead of the
+    /// one the team started with.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// A new total token budget for the whole run (lead and workers, spent so far
+    /// included): how a run stopped by its budget continues.
+    #[arg(long, value_name = "TOKENS")]
+    pub budget: Option<u64>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -57,7 +65,22 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
             team.team_id
         );
     }
-    let mut profile = Profile::load(&team.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let profile_name = args.profile.clone().unwrap_or_else(|| team.profile.clone());
+    let mut profile = Profile::load(&profile_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(budget) = args.budget {
+        let spent = store
+            .team_usage(&team.team_id)
+            .map(|u| (u.input_tokens + u.output_tokens).max(0) as u64)
+            .unwrap_or(0);
+        if budget <= spent + profile.budget.lead_reserve_tokens {
+            bail!(
+                "--budget {budget} does not cover what team {} already spent ({spent} tokens) plus the lead's reserve ({}); give more",
+                team.team_id,
+                profile.budget.lead_reserve_tokens
+            );
+        }
+        profile.budget.total_tokens = budget;
+    }
     super::run::apply_max_threads(&mut profile, args.common.max_threads)?;
     drop(store);
     let guard = init_logs(&home, "run")?;
@@ -122,7 +145,10 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
                 (AgentState::Failed, _) => (Phase::Failed, None),
                 (AgentState::Running, Some(_)) => {
                     to_resume.push((a.agent_id.clone(), prompts::restart_nudge(pending)));
-                    (Phase::Idle, None)
+                    // Held back from the control loop (which would resume it with a plain
+                    // "ready task" nudge first) until it is restarted below with the note
+                    // that its turn was interrupted.
+                    (Phase::Stopped, None)
                 }
                 (_, Some(_)) => (Phase::Idle, None),
                 (_, None) if a.role == LEAD => {

@@ -359,12 +359,21 @@ impl Session {
             Ending::LeadFailed(_) => Some(TeamStatus::Failed),
             _ => Some(TeamStatus::Stopped),
         };
+        let (status_word, reason) = (ending.status(TeamStatus::Running), ending.reason());
         let team = self
             .hub
             .with_store(move |s| {
                 let team = s.team(&t)?;
                 match new_status {
-                    Some(st) if team.status == TeamStatus::Running => s.set_team_status(&t, st),
+                    Some(st) if team.status == TeamStatus::Running => {
+                        s.append_event(
+                            &t,
+                            None,
+                            "team.stopped",
+                            &serde_json::json!({ "status": status_word, "reason": reason }),
+                        )?;
+                        s.set_team_status(&t, st)
+                    }
                     _ => Ok(team),
                 }
             })

@@ -1571,6 +1571,11 @@ impl Supervisor {
                             _ => AgentState::Stopped,
                         };
                         s.set_agent_state(&t, &a.agent_id, state, None, None)?;
+                        // Nobody will continue the claims of an agent that is not restarted
+                        // (only those interrupted mid-turn are): back to the board.
+                        if state != AgentState::Running && a.role != LEAD {
+                            s.release_claims(&t, &a.agent_id, "the team stopped")?;
+                        }
                     }
                     Ok(())
                 })

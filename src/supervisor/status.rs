@@ -88,9 +88,21 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
                     })
                 })
                 .collect();
+            // Why a team that is not running stopped: the last stop the log records.
+            let reason = ["team.stopped", "team.session_ended", "team.finalized"]
+                .iter()
+                .filter_map(|k| store.events_of_kind(id, 0, k, 1000).ok()?.pop())
+                .max_by_key(|e| e.seq)
+                .and_then(|e| {
+                    e.payload
+                        .get("reason")
+                        .cloned()
+                        .or_else(|| e.payload.get("summary").cloned())
+                });
             Ok(json!({
                 "team_id": team.team_id,
                 "status": name(team.status),
+                "reason": reason,
                 "goal": team.goal,
                 "cwd": team.cwd,
                 "profile": team.profile,
