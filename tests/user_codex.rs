@@ -104,6 +104,21 @@ impl UserBox {
         )
     }
 
+    /// The user's codex as they would start it, with `-m session-model`.
+    fn lead(&self, prompt: &str) -> Command {
+        let mut c = self.cmd("codex");
+        c.args([
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "-m",
+            "session-model",
+        ])
+        .arg(prompt)
+        .stdin(std::process::Stdio::null());
+        c
+    }
+
     fn team_pids(&self) -> Vec<i32> {
         pids_with_env("HOME", &self.home.display().to_string())
     }
@@ -144,18 +159,7 @@ async fn lead_session(u: &UserBox, prompt: &str) -> (Vec<Value>, std::process::O
         .to_string();
     let text1 = text0.replace(&old, &format!("base_url = \"{}\"", server.base_url()));
     std::fs::write(&cfg, &text1).unwrap();
-    let codex = codex_teams_codex_exec::find_codex().unwrap();
-    let mut c = u.cmd("codex");
-    c.args([
-        "exec",
-        "--json",
-        "--skip-git-repo-check",
-        "-m",
-        "session-model",
-    ])
-    .arg(prompt)
-    .stdin(std::process::Stdio::null());
-    let _ = codex;
+    let c = u.lead(prompt);
     let out = tokio::task::spawn_blocking(move || output_within(c, Duration::from_secs(240)))
         .await
         .unwrap();
@@ -361,17 +365,7 @@ async fn install_use_agents_team_in_the_users_own_codex_then_uninstall() {
 }
 
 fn env_of(pid: i32) -> Vec<(String, String)> {
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|raw| {
-            raw.split(|b| *b == 0)
-                .filter_map(|kv| {
-                    let s = String::from_utf8_lossy(kv);
-                    let (k, v) = s.split_once('=')?;
-                    Some((k.to_string(), v.to_string()))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    environ(pid).unwrap_or_default()
 }
 
 /// The lead (the user's codex) is killed while its workers run: the workers stop, nothing
@@ -393,18 +387,9 @@ async fn the_users_lead_killed_mid_team_leaves_nothing_and_resume_finishes() {
     )
     .unwrap();
     u.script("install.sh", &["--bin", BIN]);
-    let mut c = u.cmd("codex");
-    c.args([
-        "exec",
-        "--json",
-        "--skip-git-repo-check",
-        "-m",
-        "session-model",
-    ])
-    .arg("use agents team: run the two slow jobs")
-    .stdin(std::process::Stdio::null())
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null());
+    let mut c = u.lead("use agents team: run the two slow jobs");
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let mut lead = c.spawn().unwrap();
     let home = u.home.display().to_string();
     let workers = || {

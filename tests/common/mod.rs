@@ -159,7 +159,7 @@ pub fn summary(out: &Output) -> Value {
     serde_json::from_str(line).unwrap()
 }
 
-fn environ(pid: i32) -> Option<Vec<(String, String)>> {
+pub fn environ(pid: i32) -> Option<Vec<(String, String)>> {
     let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
     Some(
         raw.split(|b| *b == 0)
@@ -184,29 +184,15 @@ fn is_zombie(pid: i32) -> bool {
 
 /// Live processes whose environment has `key=value` and a codex-teams agent id.
 pub fn live_with_env(key: &str, value: &str) -> Vec<(i32, String, String)> {
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Some(env) = environ(pid) else { continue };
-        let get = |k: &str| env.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
-        if get(key).as_deref() != Some(value) {
-            continue;
-        }
-        let (Some(agent), Some(role)) = (get("CODEX_TEAMS_AGENT_ID"), get("CODEX_TEAMS_ROLE"))
-        else {
-            continue;
-        };
-        if is_zombie(pid) {
-            continue;
-        }
-        out.push((pid, agent, role));
-    }
-    out
+    processes()
+        .filter_map(|(pid, env)| {
+            let get = |k: &str| env.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
+            if get(key).as_deref() != Some(value) || is_zombie(pid) {
+                return None;
+            }
+            Some((pid, get("CODEX_TEAMS_AGENT_ID")?, get("CODEX_TEAMS_ROLE")?))
+        })
+        .collect()
 }
 
 /// Polls `f` until it returns Some or `limit` passes.
@@ -301,18 +287,18 @@ pub fn assert_all_matched(reqs: &[Value]) {
 
 /// Every live (non-zombie) process whose environment has `key=value`.
 pub fn pids_with_env(key: &str, value: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Some(env) = environ(pid) else { continue };
-        if env.iter().any(|(k, v)| k == key && v == value) && !is_zombie(pid) {
-            out.push(pid);
-        }
-    }
-    out
+    processes()
+        .filter(|(pid, env)| env.iter().any(|(k, v)| k == key && v == value) && !is_zombie(*pid))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Every process we can read, with its environment.
+fn processes() -> impl Iterator<Item = (i32, Vec<(String, String)>)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, environ(pid)?)))
 }
