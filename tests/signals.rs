@@ -23,6 +23,12 @@ fn stop_with(signal: nix::sys::signal::Signal, code: i32, resume: bool) {
         (slow && !w.live_workers().is_empty()).then_some(())
     });
     assert!(ready.is_some(), "the worker never reached its slow command");
+    // Prompts (the task text, the brief) reach codex on stdin, never in argv (`ps`).
+    for (pid, _, _) in w.live_children() {
+        let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv = String::from_utf8_lossy(&argv);
+        assert!(!argv.contains("slow task"), "prompt in argv of {pid}: {argv}");
+    }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
     let out = wait_within(child, Duration::from_secs(60));
     assert_eq!(

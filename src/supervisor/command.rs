@@ -161,6 +161,28 @@ impl ExecCommand {
         Ok(args)
     }
 
+    /// Like [`ExecCommand::start_args`], but the prompt goes to codex on stdin (`-`), so it
+    /// is never in the process's argv where `ps` shows it to every local user. Returns the
+    /// arguments and the bytes to write.
+    pub fn start_args_stdin(&self, prompt: &str) -> Result<(Vec<String>, String), CommandError> {
+        check_prompt(prompt, "prompt")?;
+        let mut args = self.common_args()?;
+        args.extend(["--".into(), "-".into()]);
+        Ok((args, prompt.to_string()))
+    }
+
+    /// Like [`ExecCommand::resume_args`], with the message on stdin.
+    pub fn resume_args_stdin(
+        &self,
+        thread_id: &str,
+        message: &str,
+    ) -> Result<(Vec<String>, String), CommandError> {
+        let mut args = self.resume_args(thread_id, message)?;
+        args.pop();
+        args.push("-".into());
+        Ok((args, message.to_string()))
+    }
+
     /// Arguments for `codex exec ... resume THREAD_ID MESSAGE`, with the same flags as the
     /// first run (they must be given again).
     pub fn resume_args(&self, thread_id: &str, message: &str) -> Result<Vec<String>, CommandError> {

@@ -63,6 +63,9 @@ pub struct SpawnSpec {
     /// Register the group with the process-wide [`Guardian`]. Only tests turn this off, to
     /// show what PDEATHSIG alone does.
     pub guardian: bool,
+    /// Bytes written to the child's stdin, which is then closed (`None`: /dev/null). How a
+    /// prompt reaches codex without appearing in `ps` for every local user to read.
+    pub stdin: Option<Vec<u8>>,
 }
 
 impl SpawnSpec {
@@ -76,6 +79,7 @@ impl SpawnSpec {
             marker: marker.into(),
             stderr_limit: DEFAULT_STDERR_LIMIT,
             guardian: true,
+            stdin: None,
         }
     }
 
@@ -207,7 +211,11 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
         .args(&spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .env(MARKER_ENV, &spec.marker)
-        .stdin(Stdio::null())
+        .stdin(if spec.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false)
@@ -252,6 +260,15 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
             source,
         })?;
 
+    if let (Some(bytes), Some(mut pipe)) = (spec.stdin.clone(), child.stdin.take()) {
+        // Written from a task so a child that reads slowly never blocks us; closing the
+        // pipe afterwards is the end of the prompt.
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = pipe.write_all(&bytes).await;
+            let _ = pipe.shutdown().await;
+        });
+    }
     let pid = child.id().expect("a just-spawned child has a pid");
     let pgid = Pgid(pid as i32);
     if let Some(guardian) = guardian

@@ -629,7 +629,7 @@ impl Supervisor {
     ) -> anyhow::Result<Option<(TurnSpec, String)>> {
         let addr = self.http_addr().await?;
         self.ensure_token(agent_id).await?;
-        let (cmd, args, token, team_id, role, meter, rollout) = {
+        let (cmd, args, stdin, token, team_id, role, meter, rollout) = {
             let st = self.lock();
             let a = st
                 .agents
@@ -645,13 +645,15 @@ impl Supervisor {
                 .map(|t| t.cwd.clone())
                 .unwrap_or_else(|| PathBuf::from("."));
             let cmd = self.command_for(a, team_cwd, url)?;
-            let args = match kind {
-                TurnKind::First(prompt) => cmd.start_args(prompt)?,
+            // The prompt (the task text, which may hold anything the user typed) goes on
+            // stdin, not argv.
+            let (args, stdin) = match kind {
+                TurnKind::First(prompt) => cmd.start_args_stdin(prompt)?,
                 TurnKind::Resume(msg) => {
                     let thread = a.thread_id.as_deref().ok_or_else(|| {
                         anyhow::anyhow!("agent {agent_id} has no codex thread to resume")
                     })?;
-                    cmd.resume_args(thread, msg)?
+                    cmd.resume_args_stdin(thread, msg)?
                 }
             };
             let meter = match kind {
@@ -673,6 +675,7 @@ impl Supervisor {
             (
                 cmd,
                 args,
+                stdin,
                 token,
                 a.team_id.clone(),
                 a.role.clone(),
@@ -703,6 +706,7 @@ impl Supervisor {
                 timeout,
                 grace: self.opts.grace,
                 rollout,
+                stdin,
             },
             team_id,
         )))

@@ -38,6 +38,8 @@ pub struct TurnSpec {
     pub grace: Duration,
     /// The thread's session rollout, for per-response usage as it happens.
     pub rollout: super::rollout::RolloutTail,
+    /// The prompt, written to codex's stdin (the args end in `-`).
+    pub stdin: String,
 }
 
 /// Usage read from the rollout during a turn, shared by the poller and the event pump.
@@ -140,6 +142,7 @@ pub async fn run_turn(
         .args(spec.args.clone())
         .cwd(spec.cwd.clone());
     sspec.env.extend(spec.env.iter().cloned());
+    sspec.stdin = Some(spec.stdin.clone().into_bytes());
     let mut child = match process::spawn(sspec).await {
         Ok(c) => c,
         Err(e) => {
