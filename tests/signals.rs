@@ -11,8 +11,22 @@ use common::*;
 
 fn stop_with(signal: nix::sys::signal::Signal, code: i32, resume: bool) {
     let w = World::new();
+    // The job comes from a file, so the supervisor's own argv does not show it either.
+    let task = w.dir.path().join("task.txt");
+    std::fs::write(&task, "do the slow task (password=hunter2-not-in-ps)").unwrap();
+    let sc = scenario("crash-resume.yaml");
+    let repo = w.repo.display().to_string();
     let child = w
-        .run_cmd("crash-resume.yaml", "do the slow task", &[])
+        .cmd(&[
+            "run",
+            "--scenario",
+            sc.to_str().unwrap(),
+            "--cwd",
+            &repo,
+            "--json",
+            "--task-file",
+            task.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -24,10 +38,15 @@ fn stop_with(signal: nix::sys::signal::Signal, code: i32, resume: bool) {
     });
     assert!(ready.is_some(), "the worker never reached its slow command");
     // Prompts (the task text, the brief) reach codex on stdin, never in argv (`ps`).
+    let own = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&own).contains("hunter2"));
     for (pid, _, _) in w.live_children() {
         let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let argv = String::from_utf8_lossy(&argv);
-        assert!(!argv.contains("slow task"), "prompt in argv of {pid}: {argv}");
+        assert!(
+            !argv.contains("slow task"),
+            "prompt in argv of {pid}: {argv}"
+        );
     }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
     let out = wait_within(child, Duration::from_secs(60));

@@ -28,8 +28,13 @@ use crate::policy::{Profile, roles::LEAD};
 /// Options of `codex-teams run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// The job for the team, in plain words.
-    pub task: String,
+    /// The job for the team, in plain words; `-` reads it from stdin, so it stays out of
+    /// `ps` (see also --task-file).
+    #[arg(required_unless_present = "task_file")]
+    pub task: Option<String>,
+    /// Read the job from this file instead (it stays out of `ps`).
+    #[arg(long, value_name = "PATH", conflicts_with = "task")]
+    pub task_file: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Team profile: a bundled name (default, fast, deep, fixed-6) or a path to a YAML file.
@@ -454,13 +459,42 @@ pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<WorkerGuard> 
     codex_teams_mcp::logging::init_json_logging(&home.log_dir(), prefix)
 }
 
+impl RunArgs {
+    /// The job, once [`read_task`] has filled it in.
+    fn task(&self) -> &str {
+        self.task.as_deref().unwrap_or("")
+    }
+}
+
+/// The job from the argument, stdin (`-`) or `--task-file`, with errors naming the source.
+fn read_task(args: &RunArgs) -> anyhow::Result<String> {
+    use std::io::Read;
+    if let Some(path) = &args.task_file {
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --task-file {}", path.display()));
+    }
+    match args.task.as_deref() {
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the task from stdin")?;
+            Ok(s)
+        }
+        Some(t) => Ok(t.to_string()),
+        None => bail!("no task: give it as an argument, `-` for stdin, or --task-file PATH"),
+    }
+}
+
 /// `codex-teams run`.
-pub fn run(args: RunArgs) -> anyhow::Result<()> {
+pub fn run(mut args: RunArgs) -> anyhow::Result<()> {
+    let task = read_task(&args)?;
+    args.task = Some(task);
     // Refuse bad input before anything starts.
     let mut profile = Profile::load(&args.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
     apply_max_threads(&mut profile, args.common.max_threads)?;
     parse_sandbox(args.common.sandbox.as_deref())?;
-    if args.task.trim().is_empty() {
+    if args.task().trim().is_empty() {
         bail!("the task is empty: say what the team should do");
     }
     let cwd = match &args.cwd {
@@ -502,7 +536,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .hub
             .start_team(
                 NewTeam {
-                    goal: args.task.clone(),
+                    goal: args.task().to_string(),
                     cwd: cwd.display().to_string(),
                     profile: args.profile.clone(),
                     config,
@@ -528,7 +562,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .map(|r| r.instructions)
             .unwrap_or_default();
         let prompt =
-            prompts::lead_prompt(&instructions, &args.task, &team_id, &lead.agent.agent_id);
+            prompts::lead_prompt(&instructions, args.task(), &team_id, &lead.agent.agent_id);
         sup.adopt_agent(
             &lead.agent,
             Some(lead.token.clone()),
