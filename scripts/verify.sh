@@ -28,3 +28,5 @@ for level in small medium high; do
   passed=$((passed + 1))
 done
 echo "smoke: $passed passed, 0 failed"
+echo "== security probes against a live run (scripts/security-check.sh)"
+bash scripts/security-check.sh

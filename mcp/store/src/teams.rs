@@ -106,7 +106,9 @@ fn insert_team(
     )?
     .execute(params![
         team_id,
-        new.goal,
+        // The goal is the user's task text: a password or key typed into it is not kept
+        // (workers see the goal from here; the lead got the text as typed).
+        crate::redact::redact_str(&new.goal),
         new.cwd,
         new.profile,
         config,
