@@ -1221,7 +1221,12 @@ impl ServerHandler for TeamServer {
         let args = bounded(&args, MAX_LOGGED_BYTES).into_owned();
         let tool = request.name.to_string();
         let started = std::time::Instant::now();
-        let result = match caller.as_ref().filter(|c| !c.may_call(&tool)) {
+        // `team_start` refuses every caller that already has a team itself, with a message
+        // that says where it works; everything else is checked here.
+        let refuse = caller
+            .as_ref()
+            .filter(|c| tool != "team_start" && !c.may_call(&tool));
+        let result = match refuse {
             // Refused before any handler runs, so nothing is stored.
             Some(c) => Err(not_your_tool(&tool, c)),
             None => {
