@@ -1672,6 +1672,12 @@ impl Runtime for Supervisor {
         Box::pin(self.end_session(why))
     }
 
+    /// A role's team tools from this supervisor's profile (role pack plus overrides): what
+    /// `team_spawn` records for the agent and the bus enforces on its every call.
+    fn role_tools(&self, role: &str) -> Option<Vec<String>> {
+        self.opts.profile.role(role).ok().map(|r| r.tools)
+    }
+
     /// The teams this process runs (run, resume, or started over its stdio session): only
     /// their tokens are accepted by its bus.
     fn serves(&self, team_id: &str) -> bool {

@@ -55,6 +55,29 @@ pub(crate) fn forbidden(message: impl Into<String>) -> ErrorData {
     err(codes::FORBIDDEN, "forbidden", message.into())
 }
 
+/// A tool outside the caller's role: lead-only for a worker, or not in the tool list its
+/// role was given. `data` names the tool and the role, so a client can tell it apart.
+pub(crate) fn not_your_tool(tool: &str, caller: &crate::hub::Caller) -> ErrorData {
+    let message = if crate::tool_names::is_lead_only(tool) && !caller.is_lead() {
+        format!(
+            "{tool} is lead-only; you are agent {} with role {}",
+            caller.agent_id, caller.role
+        )
+    } else {
+        format!(
+            "{tool} is not a tool of role {}; you are agent {} (your tools: {})",
+            caller.role,
+            caller.agent_id,
+            caller.tools.as_deref().unwrap_or_default().join(", ")
+        )
+    };
+    ErrorData::new(
+        codes::FORBIDDEN,
+        message,
+        Some(json!({ "error": "forbidden", "tool": tool, "role": caller.role })),
+    )
+}
+
 /// Arguments that parse but make no sense.
 pub(crate) fn invalid(message: impl Into<String>) -> ErrorData {
     err(ErrorCode::INVALID_PARAMS, "invalid", message.into())

@@ -16,6 +16,7 @@ pub use crate::pool::HubError;
 use crate::pool::StorePool;
 use crate::runtime::Runtime;
 use crate::token::{hash_token, mint_token};
+use crate::tool_names::{is_lead_only, is_tool};
 use crate::types::{BoardChange, LEAD_ROLE};
 
 /// Who is calling: always derived from the transport (bearer token, or the stdio session's
@@ -25,6 +26,9 @@ pub struct Caller {
     pub team_id: String,
     pub agent_id: String,
     pub role: String,
+    /// The tools recorded for this agent when it was created (its role's subset); `None`:
+    /// no per-agent list.
+    pub tools: Option<Vec<String>>,
 }
 
 impl Caller {
@@ -34,11 +38,26 @@ impl Caller {
             team_id: agent.team_id.clone(),
             agent_id: agent.agent_id.clone(),
             role: agent.role.clone(),
+            tools: agent.tools.clone(),
         }
     }
     /// Lead-only tools check this.
     pub fn is_lead(&self) -> bool {
         self.role == LEAD_ROLE
+    }
+    /// Whether this caller may call `tool`: a lead-only tool only by the lead, and any tool
+    /// only if it is in the caller's recorded list (when it has one). Names that are not
+    /// team tools are left to the router to refuse.
+    pub fn may_call(&self, tool: &str) -> bool {
+        if !is_tool(tool) {
+            return true;
+        }
+        if is_lead_only(tool) && !self.is_lead() {
+            return false;
+        }
+        self.tools
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t == tool))
     }
 }
 

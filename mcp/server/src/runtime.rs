@@ -31,6 +31,14 @@ pub trait Runtime: Send + Sync + 'static {
         let _ = why;
         Box::pin(async {})
     }
+    /// The team tools an agent of `role` may call, from the policy that decides it (the
+    /// supervisor's profile and role pack). `team_spawn` records the list with the agent,
+    /// and the server refuses any other tool from that agent, whatever its client lists.
+    /// `None`: no per-role list (only the lead-only rule applies). Default: `None`.
+    fn role_tools(&self, role: &str) -> Option<Vec<String>> {
+        let _ = role;
+        None
+    }
     /// Whether this process runs `team_id` (it started, resumed or adopted it). The HTTP
     /// endpoints accept only tokens of teams their hub serves: the ones it was told about
     /// ([`crate::TeamHub::serve_team`]) and the ones its runtime runs, so a second

@@ -20,7 +20,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
 
-use crate::errors::{forbidden, invalid};
+use crate::errors::{forbidden, invalid, not_your_tool};
 use crate::hub::{Caller, TeamHub};
 use crate::logging::{MAX_LOGGED_BYTES, bounded};
 use crate::redact::{preview, redact_json};
@@ -474,6 +474,13 @@ impl TeamServer {
         }
         let model = model_from_meta(&ctx);
         let role = a.role.as_str();
+        // The policy decides the role's tools once, here; the agent row keeps them and every
+        // later call of that agent is checked against them. Lead-only tools never reach a
+        // worker, whatever the policy says.
+        let tools = self.hub.runtime.role_tools(role).map(|mut list| {
+            list.retain(|t| !is_lead_only(t));
+            list
+        });
         let cc = c.clone();
         let (brief, name, m) = (a.brief.clone(), a.name.clone(), model.clone());
         let minted = self
@@ -507,6 +514,7 @@ impl TeamServer {
                         model: m,
                         brief,
                         token_hash: None,
+                        tools,
                     },
                 )
             })
@@ -1213,8 +1221,19 @@ impl ServerHandler for TeamServer {
         let args = bounded(&args, MAX_LOGGED_BYTES).into_owned();
         let tool = request.name.to_string();
         let started = std::time::Instant::now();
-        let tcc = ToolCallContext::new(self, request, context);
-        let result = self.tool_router.call(tcc).await;
+        // `team_start` refuses every caller that already has a team itself, with a message
+        // that says where it works; everything else is checked here.
+        let refuse = caller
+            .as_ref()
+            .filter(|c| tool != "team_start" && !c.may_call(&tool));
+        let result = match refuse {
+            // Refused before any handler runs, so nothing is stored.
+            Some(c) => Err(not_your_tool(&tool, c)),
+            None => {
+                let tcc = ToolCallContext::new(self, request, context);
+                self.tool_router.call(tcc).await
+            }
+        };
         let ms = started.elapsed().as_millis() as u64;
         let (team_id, agent_id) = caller.map(|c| (c.team_id, c.agent_id)).unwrap_or_default();
         let failed = match &result {
@@ -1269,7 +1288,10 @@ impl ServerHandler for TeamServer {
             .list_all()
             .into_iter()
             .filter(|t| !(is_http && t.name == "team_start"))
-            .filter(|t| caller.as_ref().is_none_or(|c| c.is_lead()) || !is_lead_only(&t.name))
+            .filter(|t| match &caller {
+                Some(c) => c.may_call(&t.name),
+                None => true,
+            })
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }

@@ -143,11 +143,13 @@ async fn strict_vote_from_patches_to_a_recorded_winner() {
     assert_eq!(v["replaced"], b);
     vote(&t.w[3], &dec, a).await;
     vote(&t.w[1], &dec, b).await;
+    // All four workers may vote (no role tool lists here), so a majority is 3 of 4.
+    vote(&t.w[0], &dec, a).await;
 
     let seen = ok(&t.w[3], "decision_get", json!({"decision_id": dec})).await;
     assert_eq!(seen["status"], "open");
-    assert_eq!(votes_of(&seen), [2, 1]);
-    assert_eq!(seen["votes"].as_array().unwrap().len(), 3);
+    assert_eq!(votes_of(&seen), [3, 1]);
+    assert_eq!(seen["votes"].as_array().unwrap().len(), 4);
 
     let closed = ok(
         &t.lead,
@@ -160,7 +162,7 @@ async fn strict_vote_from_patches_to_a_recorded_winner() {
     assert_eq!(closed["reason"], "majority");
     let why = closed["rationale"].as_str().unwrap();
     assert!(
-        why.contains("2 of 3") && why.ends_with("note: merge a"),
+        why.contains("3 of 4") && why.ends_with("note: merge a"),
         "{why}"
     );
     let comment = closed["votes"]
@@ -201,6 +203,7 @@ async fn strict_vote_from_patches_to_a_recorded_winner() {
             "decision.voted",
             "decision.voted",
             "decision.voted",
+            "decision.voted",
             "decision.closed"
         ]
     );
@@ -219,6 +222,7 @@ async fn strict_vote_from_patches_to_a_recorded_winner() {
             "decision.opened",
             "decision.proposed",
             "decision.proposed",
+            "decision.voted",
             "decision.voted",
             "decision.voted",
             "decision.voted",

@@ -7,8 +7,10 @@
 //!   with equal votes are a `tie`; a leader below half is `no_majority`.
 //! - `lead`: the lead's pick wins whatever the votes say; the votes are advice.
 //!
-//! The electorate is the fixed voter list when the decision has one, else everyone who
-//! voted. Votes from outside a fixed electorate, or for unknown candidates, are not counted.
+//! The electorate is the fixed voter list when the decision has one; without one, for
+//! `strict_vote` the store passes the team's roster of members who may vote (whether they
+//! voted or not), and for `consensus` it is everyone who voted. Votes from outside the
+//! electorate, or for unknown candidates, are not counted.
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -247,17 +247,21 @@ impl Store {
         })
     }
 
-    /// Unacknowledged deliveries waiting for the agent (leased or not): what tells the
-    /// supervisor an idle worker has mail and should be resumed.
+    /// Unacknowledged deliveries the agent has not got in hand: never pulled, or pulled
+    /// and their lease ran out (a pull now would hand them out). What tells the supervisor
+    /// an idle agent has mail and should be resumed; a message the agent pulled and still
+    /// holds under lease is not news to it, so it does not count until the lease expires.
     pub fn pending_count(&self, team_id: &str, agent_id: &str) -> StoreResult<usize> {
+        let now = now_ms();
         self.read(|c| {
             ensure_member(c, team_id, agent_id)?;
             let n: i64 = c
                 .prepare_cached(
                     "SELECT count(*) FROM deliveries INDEXED BY deliveries_unacked
-                     WHERE recipient = ?1 AND acked_at IS NULL",
+                     WHERE recipient = ?1 AND acked_at IS NULL
+                       AND (lease_until IS NULL OR lease_until <= ?2)",
                 )?
-                .query_row([agent_id], |r| r.get(0))?;
+                .query_row(params![agent_id, now], |r| r.get(0))?;
             Ok(n as usize)
         })
     }
@@ -335,9 +339,10 @@ mod tests {
             (d.body.as_str(), d.attempts, d.team_id.as_str()),
             ("hello", 1, f.team.as_str())
         );
-        // leased: not handed out again, still pending
+        // leased: not handed out again, and not pending: the agent has it in hand, so an
+        // idle agent is not woken for it (issue 16)
         assert!(s.pull_inbox(&f.team, b, 10, LONG).unwrap().is_empty());
-        assert_eq!(s.pending_count(&f.team, b).unwrap(), 1);
+        assert_eq!(s.pending_count(&f.team, b).unwrap(), 0);
 
         assert_eq!(
             s.ack(&f.team, b, std::slice::from_ref(&out.message_id))
@@ -448,7 +453,9 @@ mod tests {
             .unwrap();
         assert_eq!(first[0].attempts, 1);
         assert!(s.pull_inbox(&f.team, b, 1, LONG).unwrap().is_empty());
+        assert_eq!(s.pending_count(&f.team, b).unwrap(), 0, "held under lease");
         std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(s.pending_count(&f.team, b).unwrap(), 1, "lease ran out");
         let second = s.pull_inbox(&f.team, b, 1, LONG).unwrap();
         assert_eq!(
             (second[0].message_id.as_str(), second[0].attempts),

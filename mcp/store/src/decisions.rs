@@ -130,8 +130,8 @@ fn load_record(c: &Connection, team_id: &str, decision_id: &str) -> StoreResult<
     let tally = if decision.status == DecisionStatus::Open {
         let ids: Vec<&str> = candidates.iter().map(|x| x.candidate_id.as_str()).collect();
         let ballots: Vec<Ballot<'_>> = votes.iter().map(ballot).collect();
-        let eligible: Option<Vec<&str>> = decision
-            .voters
+        let electorate = electorate(c, &decision)?;
+        let eligible: Option<Vec<&str>> = electorate
             .as_ref()
             .map(|v| v.iter().map(String::as_str).collect());
         count(&ids, &ballots, eligible.as_deref()).0
@@ -152,6 +152,52 @@ fn load_record(c: &Connection, team_id: &str, decision_id: &str) -> StoreResult<
         votes,
         tally,
     })
+}
+
+/// The tool an agent must hold to vote. An agent whose recorded tool list lacks it is not
+/// part of a decision's default electorate.
+pub const VOTE_TOOL: &str = "decision_vote";
+
+/// Who is eligible to vote on a `strict_vote` decision without a voter list: every agent of
+/// the team that is not the lead, has not failed, and may vote (its recorded tools include
+/// [`VOTE_TOOL`], or it has no recorded list). Whether or not they have voted yet, so one
+/// vote of several possible voters is not a majority.
+fn default_electorate(c: &Connection, team_id: &str) -> StoreResult<Vec<String>> {
+    let ids = c
+        .prepare_cached(
+            "SELECT agent_id FROM agents
+             WHERE team_id = ?1 AND role <> 'lead' AND state <> 'failed'
+               AND (tools IS NULL
+                    OR EXISTS (SELECT 1 FROM json_each(agents.tools) WHERE value = ?2))
+             ORDER BY rowid",
+        )?
+        .query_map(params![team_id, VOTE_TOOL], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+/// The electorate majorities are counted against: the fixed voter list, else for
+/// `strict_vote` the team's [`default_electorate`], else (`consensus`, `lead`) `None`: every
+/// voter counts.
+fn electorate(c: &Connection, d: &Decision) -> StoreResult<Option<Vec<String>>> {
+    match (&d.voters, d.strategy) {
+        (Some(list), _) => Ok(Some(list.clone())),
+        (None, Strategy::StrictVote) => default_electorate(c, &d.team_id).map(Some),
+        (None, _) => Ok(None),
+    }
+}
+
+/// `Conflict` unless the team is running: a finalized, failed or stopped team takes no new
+/// decisions, candidates or votes.
+fn refuse_unless_running(c: &Connection, team_id: &str, doing: &str) -> StoreResult<()> {
+    let team = crate::teams::load_team(c, team_id)?;
+    if team.status == TeamStatus::Running {
+        return Ok(());
+    }
+    Err(StoreError::Conflict(format!(
+        "team {team_id} is {}, not running; cannot {doing}",
+        team.status.as_str()
+    )))
 }
 
 fn ballot(v: &Vote) -> Ballot<'_> {
@@ -210,6 +256,7 @@ impl Store {
         let now = now_ms();
         self.write(|c| {
             ensure_member(c, team_id, created_by)?;
+            refuse_unless_running(c, team_id, "open a decision")?;
             for v in voters.iter().flatten() {
                 ensure_member(c, team_id, v)?;
             }
@@ -276,6 +323,7 @@ impl Store {
             ensure_member(c, team_id, proposer)?;
             let d = load_decision(c, team_id, decision_id)?;
             refuse_unless_open(&d, "add candidates")?;
+            refuse_unless_running(c, team_id, "add candidates")?;
             let version = match &new.artifact_id {
                 Some(art) => Some(crate::artifacts::existing_version(
                     c,
@@ -343,6 +391,7 @@ impl Store {
             ensure_member(c, team_id, voter)?;
             let d = load_decision(c, team_id, decision_id)?;
             refuse_unless_open(&d, "vote")?;
+            refuse_unless_running(c, team_id, "vote")?;
             if let Some(list) = &d.voters
                 && !list.iter().any(|v| v == voter)
             {
@@ -441,8 +490,8 @@ impl Store {
             let votes = votes_of(c, decision_id)?;
             let ids: Vec<&str> = candidates.iter().map(|x| x.candidate_id.as_str()).collect();
             let ballots: Vec<Ballot<'_>> = votes.iter().map(ballot).collect();
-            let eligible: Option<Vec<&str>> = d
-                .voters
+            let electorate = electorate(c, &d)?;
+            let eligible: Option<Vec<&str>> = electorate
                 .as_ref()
                 .map(|v| v.iter().map(String::as_str).collect());
             let outcome = decide(d.strategy, &ids, &ballots, pick, eligible.as_deref())?;
@@ -607,11 +656,13 @@ mod tests {
             .unwrap();
         s.cast_vote(&f.team, &d.decision_id, &f.agents[0], &a.candidate_id, None)
             .unwrap();
+        s.cast_vote(&f.team, &d.decision_id, &f.agents[1], &a.candidate_id, None)
+            .unwrap();
         let open_rec = s.decision(&f.team, &d.decision_id).unwrap();
-        assert_eq!(open_rec.votes.len(), 3);
+        assert_eq!(open_rec.votes.len(), 4);
         assert_eq!(
             open_rec.tally.iter().map(|t| t.votes).collect::<Vec<_>>(),
-            [2, 1]
+            [3, 1]
         );
 
         let rec = s
@@ -625,7 +676,7 @@ mod tests {
         assert_eq!(rec.decision.reason.as_deref(), Some("majority"));
         let why = rec.decision.rationale.clone().unwrap();
         assert!(
-            why.contains("2 of 3") && why.ends_with("note: ship it"),
+            why.contains("3 of 4") && why.ends_with("note: ship it"),
             "{why}"
         );
         assert_eq!(
@@ -647,12 +698,13 @@ mod tests {
                 "decision.voted",
                 "decision.voted",
                 "decision.voted",
+                "decision.voted",
                 "decision.closed"
             ]
         );
         let closed = s.events(&f.team, 0, 1000).unwrap().pop().unwrap();
         assert_eq!(closed.payload["winner"], a.candidate_id.as_str());
-        assert_eq!(closed.payload["tally"][0]["votes"], 2);
+        assert_eq!(closed.payload["tally"][0]["votes"], 3);
         assert_eq!(closed.agent_id.as_deref(), Some(f.agents[0].as_str()));
     }
 
@@ -695,6 +747,131 @@ mod tests {
             .unwrap();
         assert_eq!(rec.decision.winner.as_deref(), Some(b.as_str()));
         assert_eq!(rec.tally[0].votes, 2, "votes recorded as advice");
+    }
+
+    #[test]
+    fn strict_vote_counts_the_whole_roster_not_just_who_voted() {
+        // Three members may vote; one vote is not a majority of three (issue 16).
+        let f = Fixture::new(3);
+        let s = &f.store;
+        // A member whose recorded tools do not include voting is not in the electorate,
+        // and neither is one whose spawn failed.
+        let proposer_only = s
+            .add_agent(
+                &f.team,
+                NewAgent {
+                    name: "impl".into(),
+                    role: "implementer".into(),
+                    tools: Some(vec!["decision_propose".into(), "team_send".into()]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .agent_id;
+        let failed = s
+            .add_agent(
+                &f.team,
+                NewAgent {
+                    name: "gone".into(),
+                    role: "reviewer".into(),
+                    tools: Some(vec!["decision_vote".into()]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .agent_id;
+        s.set_agent_state(&f.team, &failed, AgentState::Failed, None, None)
+            .unwrap();
+        let d = open(&f, Strategy::StrictVote, None);
+        let a = s
+            .propose_candidate(
+                &f.team,
+                &d.decision_id,
+                &proposer_only,
+                NewCandidate {
+                    summary: "patch a".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .candidate_id;
+        s.cast_vote(&f.team, &d.decision_id, &f.agents[1], &a, None)
+            .unwrap();
+        let rec = s
+            .close_decision(&f.team, &d.decision_id, &f.agents[0], None, None)
+            .unwrap();
+        assert_eq!(
+            (rec.decision.status, rec.decision.reason.as_deref()),
+            (DecisionStatus::NoDecision, Some("no_majority")),
+            "{:?}",
+            rec.decision.rationale
+        );
+        let why = rec.decision.rationale.unwrap();
+        assert!(why.contains("1 of 3 eligible votes, 2 needed"), "{why}");
+
+        // Two of the three is a majority.
+        let d = open(&f, Strategy::StrictVote, None);
+        let b = propose(&f, &d.decision_id, 0, "patch b");
+        for who in [1, 2] {
+            s.cast_vote(&f.team, &d.decision_id, &f.agents[who], &b, None)
+                .unwrap();
+        }
+        let rec = s
+            .close_decision(&f.team, &d.decision_id, &f.agents[0], None, None)
+            .unwrap();
+        assert_eq!(rec.decision.winner.as_deref(), Some(b.as_str()));
+        assert!(rec.decision.rationale.unwrap().contains("2 of 3"));
+    }
+
+    #[test]
+    fn a_team_that_is_not_running_takes_no_decisions() {
+        for end in [
+            TeamStatus::Finalized,
+            TeamStatus::Failed,
+            TeamStatus::Stopped,
+        ] {
+            let f = Fixture::new(2);
+            let s = &f.store;
+            let d = open(&f, Strategy::StrictVote, None);
+            let c = propose(&f, &d.decision_id, 1, "patch");
+            s.set_team_status_if(&f.team, TeamStatus::Running, end)
+                .unwrap();
+            let before = s.events(&f.team, 0, 1000).unwrap().len();
+            let refused = [
+                s.open_decision(
+                    &f.team,
+                    &f.agents[0],
+                    NewDecision {
+                        question: "late?".into(),
+                        strategy: Strategy::Consensus,
+                        voters: None,
+                    },
+                )
+                .map(|_| ()),
+                s.propose_candidate(
+                    &f.team,
+                    &d.decision_id,
+                    &f.agents[1],
+                    NewCandidate {
+                        summary: "late".into(),
+                        ..Default::default()
+                    },
+                )
+                .map(|_| ()),
+                s.cast_vote(&f.team, &d.decision_id, &f.agents[0], &c, None)
+                    .map(|_| ()),
+            ];
+            for r in refused {
+                match r {
+                    Err(StoreError::Conflict(m)) => {
+                        assert!(m.contains("not running") && m.contains(end.as_str()), "{m}")
+                    }
+                    other => panic!("{end:?}: expected a conflict, got {other:?}"),
+                }
+            }
+            assert_eq!(s.list_decisions(&f.team).unwrap().len(), 1);
+            assert_eq!(s.events(&f.team, 0, 1000).unwrap().len(), before);
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod tx;
 mod testutil;
 
 pub use artifacts::sha256_hex;
+pub use decisions::VOTE_TOOL;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use schema::SCHEMA_VERSION;

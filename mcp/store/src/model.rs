@@ -56,6 +56,9 @@ pub struct Agent {
     pub brief: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The team tools this agent may call, fixed when it was created from its role's policy;
+    /// `None`: no per-agent list (a lead, or an agent recorded before schema v4).
+    pub tools: Option<Vec<String>>,
 }
 
 /// Life cycle of an agent's process.
@@ -80,6 +83,8 @@ pub struct NewAgent {
     pub model: Option<String>,
     pub brief: String,
     pub token_hash: Option<String>,
+    /// The team tools it may call (its role's subset); `None`: no per-agent list.
+    pub tools: Option<Vec<String>>,
 }
 
 /// Token usage of one agent turn (differences, not codex's running totals).

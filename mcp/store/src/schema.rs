@@ -235,9 +235,15 @@ CREATE TABLE votes (
 ) WITHOUT ROWID;
 "#;
 
+/// v4: the team tools each agent may call, recorded when it is created (a JSON array of tool
+/// names; NULL: no per-agent restriction, as for every agent made before v4 and for a lead).
+pub(crate) const V4: &str = r#"
+ALTER TABLE agents ADD COLUMN tools TEXT CHECK (tools IS NULL OR json_valid(tools));
+"#;
+
 /// The steps in order: `MIGRATIONS[i]` takes the file to version `i + 1`. Append only;
 /// never edit a shipped step.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

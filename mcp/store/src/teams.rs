@@ -8,8 +8,8 @@ use crate::store::{ensure_member, ensure_team, require_text};
 use crate::*;
 
 const TEAM_COLS: &str = "team_id, goal, cwd, profile, config, status, created_at, updated_at";
-const AGENT_COLS: &str =
-    "agent_id, team_id, name, role, state, thread_id, pgid, model, brief, created_at, updated_at";
+const AGENT_COLS: &str = "agent_id, team_id, name, role, state, thread_id, pgid, model, brief, created_at, updated_at, \
+     tools";
 
 fn team_row(r: &Row<'_>) -> rusqlite::Result<Team> {
     Ok(Team {
@@ -37,7 +37,18 @@ fn agent_row(r: &Row<'_>) -> rusqlite::Result<Agent> {
         brief: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
+        tools: tools_column(r.get(11)?)?,
     })
+}
+
+/// The `tools` column: a JSON array of tool names, or NULL for no per-agent restriction.
+fn tools_column(text: Option<String>) -> rusqlite::Result<Option<Vec<String>>> {
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
 }
 
 pub(crate) fn load_team(conn: &Connection, team_id: &str) -> StoreResult<Team> {
@@ -141,6 +152,13 @@ fn insert_agent(
             new.name
         )));
     }
+    let tools = match &new.tools {
+        Some(list) => Some(
+            serde_json::to_string(list)
+                .map_err(|e| StoreError::Invalid(format!("agent tools are not JSON: {e}")))?,
+        ),
+        None => None,
+    };
     if let Some(hash) = &new.token_hash {
         let used = c
             .prepare_cached("SELECT 1 FROM agents WHERE token_hash = ?1")?
@@ -154,8 +172,8 @@ fn insert_agent(
     }
     c.prepare_cached(
         "INSERT INTO agents (agent_id, team_id, name, role, state, model, brief, token_hash,
-                             created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                             created_at, updated_at, tools)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
     )?
     .execute(params![
         agent_id,
@@ -166,7 +184,8 @@ fn insert_agent(
         new.model,
         new.brief,
         new.token_hash,
-        now
+        now,
+        tools
     ])?;
     load_agent(c, team_id, agent_id)
 }
@@ -552,9 +571,15 @@ mod tests {
             model: Some("gpt-5".into()),
             brief: "do it".into(),
             token_hash: Some(sha256_hex(b"secret-token")),
+            tools: Some(vec!["team_send".into(), "task_claim".into()]),
         };
         let a = s.add_agent(&f.team, new).unwrap();
         assert!(a.agent_id.starts_with("agt-"));
+        assert_eq!(
+            a.tools.as_deref(),
+            Some(&["team_send".to_string(), "task_claim".to_string()][..]),
+            "the recorded tool list round-trips"
+        );
         assert_eq!(
             (a.state, a.thread_id.clone(), a.pgid),
             (AgentState::Pending, None, None)

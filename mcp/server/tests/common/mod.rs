@@ -23,6 +23,8 @@ pub struct RecordingRuntime {
     pub wakes: Mutex<Vec<(String, String)>>,
     pub finalized: Mutex<Vec<String>>,
     pub refuse: AtomicBool,
+    /// The role policy `role_tools` answers from (empty: no per-role lists).
+    pub role_tools: Mutex<std::collections::HashMap<String, Vec<String>>>,
 }
 
 impl Runtime for RecordingRuntime {
@@ -41,6 +43,9 @@ impl Runtime for RecordingRuntime {
     }
     fn finalized(&self, team_id: &str) {
         self.finalized.lock().unwrap().push(team_id.into());
+    }
+    fn role_tools(&self, role: &str) -> Option<Vec<String>> {
+        self.role_tools.lock().unwrap().get(role).cloned()
     }
 }
 
