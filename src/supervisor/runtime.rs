@@ -935,12 +935,20 @@ impl Supervisor {
         };
         let name = format!("{}-r{n}", dead.name);
         let brief = prompts::replacement_brief(&dead.brief, &dead.name, why);
+        // The replacement may call exactly what the worker it replaces could.
+        let (t, a) = (team_id.to_string(), agent_id.to_string());
+        let tools = hub
+            .with_store(move |s| Ok(s.agent(&t, &a)?.tools))
+            .await
+            .ok()
+            .flatten();
         let new = NewAgent {
             name: name.clone(),
             role: dead.role.clone(),
             model: dead.lead_model.clone(),
             brief: brief.clone(),
             token_hash: None,
+            tools,
         };
         let minted = match hub.register_agent(team_id, new).await {
             Ok(m) => m,

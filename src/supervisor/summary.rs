@@ -91,7 +91,7 @@ pub fn from_store(store: &Store, team_id: &str) -> anyhow::Result<Summary> {
         s.tokens.input += u.input_tokens;
         s.tokens.cached_input += u.cached_input_tokens;
         s.tokens.output += u.output_tokens;
-        s.unacked += store.pending_count(team_id, &a.agent_id)?;
+        s.unacked += store.unacked_count(team_id, &a.agent_id)?;
         if a.role != "lead" {
             // A thread id or a recorded process group means a codex child was started.
             if a.thread_id.is_some() || a.pgid.is_some() {

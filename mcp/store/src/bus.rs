@@ -266,6 +266,21 @@ impl Store {
         })
     }
 
+    /// Every message to `agent_id` not acknowledged yet, held under a pull lease or not:
+    /// what a run summary reports as `unacked` (mail nobody confirmed handling).
+    pub fn unacked_count(&self, team_id: &str, agent_id: &str) -> StoreResult<usize> {
+        self.read(|c| {
+            ensure_member(c, team_id, agent_id)?;
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM deliveries INDEXED BY deliveries_unacked
+                     WHERE recipient = ?1 AND acked_at IS NULL",
+                )?
+                .query_row(params![agent_id], |r| r.get(0))?;
+            Ok(n as usize)
+        })
+    }
+
     /// Ids of up to `limit` unacknowledged messages for `agent_id`, oldest first, without
     /// leasing them: for the log line that says which mail woke an agent.
     pub fn peek_pending_ids(
