@@ -66,7 +66,7 @@ pub struct Inputs {
 pub fn run(args: CheckArgs) -> anyhow::Result<()> {
     let inputs = Inputs {
         codex_home: super::resolve_codex_home(args.codex_home.as_deref())?,
-        teams_home: super::teams_home_path()?,
+        teams_home: crate::supervisor::home::TeamsHome::path()?,
         path_env: std::env::var_os("PATH"),
     };
     let items = check(&inputs);

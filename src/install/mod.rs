@@ -28,17 +28,6 @@ pub fn resolve_codex_home(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
         .and_then(|p| absolute(&p))
 }
 
-/// The team store's folder: `$CODEX_TEAMS_HOME`, else `~/.codex-teams`; not created.
-pub fn teams_home_path() -> anyhow::Result<PathBuf> {
-    match std::env::var_os("CODEX_TEAMS_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => Ok(PathBuf::from(d)),
-        None => Ok(PathBuf::from(
-            std::env::var_os("HOME").context("neither CODEX_TEAMS_HOME nor HOME is set")?,
-        )
-        .join(".codex-teams")),
-    }
-}
-
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     if p.is_absolute() {
         Ok(p.to_path_buf())

@@ -26,7 +26,10 @@ pub struct UninstallArgs {
 /// Runs `uninstall`.
 pub fn run(args: UninstallArgs) -> anyhow::Result<()> {
     let codex_home = super::resolve_codex_home(args.codex_home.as_deref())?;
-    let teams_home = args.purge.then(super::teams_home_path).transpose()?;
+    let teams_home = args
+        .purge
+        .then(crate::supervisor::home::TeamsHome::path)
+        .transpose()?;
     let steps = uninstall(&codex_home, teams_home.as_deref())?;
     super::print_steps(&steps, args.json, serde_json::json!({}));
     if !args.json {
@@ -138,7 +141,7 @@ pub fn uninstall(codex_home: &Path, purge: Option<&Path>) -> anyhow::Result<Vec<
             path: home.to_path_buf(),
             note: None,
         });
-    } else if let Ok(home) = super::teams_home_path()
+    } else if let Ok(home) = crate::supervisor::home::TeamsHome::path()
         && home.exists()
     {
         steps.push(Step {

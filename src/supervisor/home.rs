@@ -18,20 +18,26 @@ impl TeamsHome {
     /// `$CODEX_TEAMS_HOME`, else `~/.codex-teams`; created owner-only (`0700`) if missing,
     /// and tightened with a warning if found readable by others (it holds the store and logs).
     pub fn locate() -> anyhow::Result<TeamsHome> {
-        let dir = match std::env::var_os("CODEX_TEAMS_HOME").filter(|v| !v.is_empty()) {
-            Some(d) => PathBuf::from(d),
-            None => {
-                let home =
-                    std::env::var_os("HOME").context("neither CODEX_TEAMS_HOME nor HOME is set")?;
-                PathBuf::from(home).join(".codex-teams")
-            }
-        };
+        let dir = Self::path()?;
         let fix = codex_teams_store::files::ensure_private_dir(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         if let Some(fix) = fix {
             tracing::warn!(target: "codex_teams::supervisor", event = "file.mode_fixed", path = %fix.path.display(), "{fix}");
         }
         Ok(TeamsHome { dir })
+    }
+
+    /// Where the home is, without creating it (`install`, `uninstall --purge` and
+    /// `check-config` look, they do not make it).
+    pub fn path() -> anyhow::Result<PathBuf> {
+        match std::env::var_os("CODEX_TEAMS_HOME").filter(|v| !v.is_empty()) {
+            Some(d) => Ok(PathBuf::from(d)),
+            None => {
+                let home =
+                    std::env::var_os("HOME").context("neither CODEX_TEAMS_HOME nor HOME is set")?;
+                Ok(PathBuf::from(home).join(".codex-teams"))
+            }
+        }
     }
 
     /// The store: the same file `codex-teams mcp` uses by default, so `status` sees both.

@@ -13,13 +13,7 @@ use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_7mb_refused_call_makes_a_small_log_line() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    codex_teams_mcp::logging::init_json_logging_with(
-        move || writer.clone(),
-        tracing_subscriber::EnvFilter::new("trace"),
-    )
-    .unwrap();
+    let buf = Buf::capture_trace_logs();
     let env = Env::new().await;
     let (team, lead) = env.team("big logs");
     let worker = env.worker(&team.team_id, "w", "implementer");

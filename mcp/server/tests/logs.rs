@@ -8,14 +8,7 @@ use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_carry_trace_ids_and_no_secrets() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    // The product's own setup, at the most verbose level.
-    codex_teams_mcp::logging::init_json_logging_with(
-        move || writer.clone(),
-        tracing_subscriber::EnvFilter::new("trace"),
-    )
-    .unwrap();
+    let buf = Buf::capture_trace_logs();
 
     let env = Env::new().await;
     let (team, lead) = env.team("logs");

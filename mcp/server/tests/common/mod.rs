@@ -286,6 +286,21 @@ pub async fn refused(c: &Client, tool: &str, args: Value) -> Failure {
 #[derive(Clone, Default)]
 pub struct Buf(pub Arc<Mutex<Vec<u8>>>);
 
+impl Buf {
+    /// The product's own JSON logging, at the most verbose level, written to a fresh buffer
+    /// this test reads. Once per test process (tracing's global subscriber).
+    pub fn capture_trace_logs() -> Buf {
+        let buf = Buf::default();
+        let writer = buf.clone();
+        codex_teams_mcp::logging::init_json_logging_with(
+            move || writer.clone(),
+            tracing_subscriber::EnvFilter::new("trace"),
+        )
+        .unwrap();
+        buf
+    }
+}
+
 impl std::io::Write for Buf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(b);
