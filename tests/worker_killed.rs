@@ -45,14 +45,7 @@ fn killed_workers_task_is_finished_by_another_worker() {
         .unwrap()["name"]
         .clone();
     assert_eq!(a_name, "worker-a");
-    // Kill every process of worker A (the codex launcher, codex, its shell and sleep).
-    for (pid, agent, _) in w.live_children() {
-        if agent == holder {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    }
+    kill_agent(&w, &holder);
     let out = wait_within(child, Duration::from_secs(150));
     let s = summary(&out);
     assert_all_matched(&w.requests());
@@ -129,13 +122,7 @@ fn a_dead_workers_claim_is_released_at_once_and_a_replacement_finishes() {
         (hanging && w.live_workers().contains(&holder)).then_some((id, holder))
     })
     .expect("the worker never claimed the task");
-    for (pid, agent, _) in w.live_children() {
-        if agent == holder {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    }
+    kill_agent(&w, &holder);
     let out = wait_within(child, Duration::from_secs(120));
     let s = summary(&out);
     assert_all_matched(&w.requests());
@@ -185,4 +172,15 @@ fn a_dead_workers_claim_is_released_at_once_and_a_replacement_finishes() {
             && body_contains(r, "Replacement worker-r1")),
         "the lead was told"
     );
+}
+
+/// SIGKILLs every process of one agent (the codex launcher, codex, its shell and sleep).
+fn kill_agent(w: &World, agent_id: &str) {
+    for (pid, agent, _) in w.live_children() {
+        if agent == agent_id {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
 }
