@@ -7,6 +7,7 @@ pub mod cli;
 pub mod fanout;
 pub mod guard;
 pub mod locate;
+pub mod plan;
 pub mod profile;
 pub mod roles;
 pub mod tools;

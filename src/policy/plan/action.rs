@@ -1,0 +1,72 @@
+//! What the planner returns: the things the supervisor should do now, each with its reason.
+
+/// How an idle agent is told why it is resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nudge {
+    /// Unread mail (how many messages).
+    Messages(usize),
+    /// Ready work nobody is on (how many tasks).
+    Tasks(usize),
+    /// The lead: the board is done, merge and finalize.
+    BoardDone { done: usize, failed: usize },
+}
+
+/// Why a worker is retired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetireWhy {
+    /// The team was finalized: queued and idle workers will not run again.
+    TeamEnded,
+    /// Idle shutdown; `resumable`: it has a thread, so mail for it wakes it again.
+    Idle { idle_secs: u64, resumable: bool },
+}
+
+/// Why a running turn is stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopWhy {
+    /// The team was finalized and the drain period is over.
+    Drained,
+    /// The turn crossed the profile's `worker_turn_max_tokens`.
+    TurnOverLimit(String),
+    /// The team's token budget is spent.
+    BudgetSpent(String),
+}
+
+/// One thing the supervisor should do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The store says the team is finalized: note the instant (the drain counts from it).
+    MarkFinalized,
+    /// Admit a queued spawn: its first turn starts (it waits for a slot).
+    StartFirst { agent_id: String },
+    /// A queued spawn will never start: it fails, and the lead is told why.
+    RefuseSpawn {
+        agent_id: String,
+        name: String,
+        why: String,
+    },
+    /// Mail arrived for a worker idle shutdown retired: it is resumable again.
+    Wake { agent_id: String, unread: usize },
+    /// Resume an idle agent's codex thread.
+    Resume { agent_id: String, nudge: Nudge },
+    /// Mail waits for an idle worker but the budget pays for no resume: remember it was seen.
+    HoldResume {
+        agent_id: String,
+        pending: usize,
+        why: String,
+    },
+    /// Nothing new for an idle agent: forget a stale wake-up, lower its seen-mail count.
+    Settle {
+        agent_id: String,
+        pending_seen: usize,
+    },
+    /// A ready task an idle worker was nudged about (not again at this version).
+    TaskNudged { task_id: String, version: u32 },
+    /// The worker will not run again (until mail wakes it, for idle shutdown).
+    Retire { agent_id: String, why: RetireWhy },
+    /// Stop a running turn: SIGTERM to its process group, SIGKILL after the grace period.
+    StopTurn { agent_id: String, why: StopWhy },
+    /// Nothing runs and nothing is owed since now.
+    MarkQuiet,
+    /// Something runs or is owed again.
+    MarkActive,
+}
