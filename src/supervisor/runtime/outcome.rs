@@ -1,0 +1,258 @@
+//! When a turn ends: the store learns the agent's state, mail that arrived meanwhile resumes
+//! it, and a worker that failed gives its claims back and may get a replacement.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use codex_teams_mcp::{SpawnRequest, TeamHub};
+use codex_teams_store::{AgentState, NewAgent, Recipient};
+
+use super::super::prompts;
+use super::super::worker::TurnOutcome;
+use super::Supervisor;
+use super::control::BoardRead;
+use super::state::TurnKind;
+use crate::policy::plan::{self, Phase, Replacement};
+
+/// What a replacement inherits from the worker it replaces.
+struct Dead {
+    name: String,
+    role: String,
+    brief: String,
+    lead_model: Option<String>,
+}
+
+impl Supervisor {
+    /// Sends the lead a supervisor note about `about` (sent in that agent's name, the way
+    /// every supervisor note is, so it needs no sender of its own) and wakes the lead.
+    pub(super) async fn tell_lead(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        lead: &str,
+        about: &str,
+        body: String,
+        kind: &str,
+    ) {
+        let (t, a, l) = (team_id.to_string(), about.to_string(), lead.to_string());
+        let key = format!("supervisor-{kind}-{about}-{}", now_ms());
+        let sent = hub
+            .with_store(move |s| s.send(&t, &a, Recipient::Agent(l), &body, &key))
+            .await;
+        match sent {
+            Ok(_) => hub.message_arrived(team_id, lead),
+            Err(e) => {
+                tracing::warn!(target: "codex_teams::supervisor", event = "lead.note_failed", team_id = %team_id, agent_id = %about, error = %e)
+            }
+        }
+    }
+
+    pub(super) async fn finish_stopped(&self, agent_id: &str) {
+        let ids = {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            a.phase = Phase::Stopped;
+            a.pgid = None;
+            (a.team_id.clone(), a.agent_id.clone())
+        };
+        if let Ok(hub) = self.hub() {
+            let (t, a) = ids;
+            let _ = hub
+                .with_store(move |s| s.set_agent_state(&t, &a, AgentState::Stopped, None, None))
+                .await;
+        }
+        self.kick();
+    }
+
+    pub(super) async fn turn_ended(&self, agent_id: &str, out: TurnOutcome) {
+        let Ok(hub) = self.hub() else { return };
+        let (team_id, stop, is_lead, name, lead_id) = {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            a.pgid = None;
+            if out.thread_id.is_some() {
+                a.thread_id = out.thread_id.clone();
+            }
+            a.totals = out.totals;
+            a.idle_since = Instant::now();
+            let team_id = a.team_id.clone();
+            let stop = a.stop_requested;
+            let is_lead = a.is_lead();
+            let name = a.name.clone();
+            let lead_id = st.teams.get(&team_id).and_then(|t| t.lead_id.clone());
+            (team_id, stop, is_lead, name, lead_id)
+        };
+        let ok = out.completed && out.thread_id.is_some();
+        let (state, phase) = if stop {
+            if ok {
+                (AgentState::Idle, Phase::Stopped)
+            } else {
+                (AgentState::Stopped, Phase::Stopped)
+            }
+        } else if ok {
+            (AgentState::Idle, Phase::Idle)
+        } else {
+            (AgentState::Failed, Phase::Failed)
+        };
+        let (t, a, th) = (team_id.clone(), agent_id.to_string(), out.thread_id.clone());
+        let pending = hub
+            .with_store(move |s| {
+                s.set_agent_state(&t, &a, state, th.as_deref(), None)?;
+                s.pending_count(&t, &a)
+            })
+            .await
+            .unwrap_or(0);
+        let resume_again = {
+            let mut st = self.lock();
+            let Some(a) = st.agents.get_mut(agent_id) else {
+                return;
+            };
+            a.phase = phase;
+            let again = phase == Phase::Idle && a.wake && pending > 0;
+            a.wake = false;
+            a.pending_seen = if again { 0 } else { pending };
+            if phase == Phase::Failed && is_lead {
+                let why = out.failure.clone().unwrap_or_else(|| "lead failed".into());
+                if let Some(t) = st.teams.get_mut(&team_id) {
+                    t.lead_failed = Some(why);
+                }
+            }
+            again
+        };
+        if phase == Phase::Failed && !is_lead && !stop {
+            let why = out
+                .failure
+                .clone()
+                .unwrap_or_else(|| "its turn did not complete".into());
+            tracing::warn!(target: "codex_teams::supervisor", event = "agent.failed", team_id = %team_id, agent_id = %agent_id, reason = %why);
+            let after = self
+                .recover_from_failure(&hub, &team_id, agent_id, &why)
+                .await;
+            if let Some(lead) = lead_id {
+                let body = prompts::worker_failed_message(&name, agent_id, &why, &after);
+                self.tell_lead(&hub, &team_id, &lead, agent_id, body, "failed")
+                    .await;
+            }
+        }
+        if resume_again {
+            self.launch(agent_id, TurnKind::Resume(prompts::messages_nudge(pending)));
+        }
+        self.kick();
+    }
+
+    /// A worker failed: the tasks it held go back to the board at once (waiting out its
+    /// lease would stall the run), and unless another worker of its role is there to take
+    /// them, a replacement with the same role and brief is spawned, at most
+    /// [`MAX_REPLACEMENTS`] per team. Returns what happened, for the lead's note.
+    async fn recover_from_failure(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        agent_id: &str,
+        why: &str,
+    ) -> prompts::AfterFailure {
+        let (t, a, reason) = (team_id.to_string(), agent_id.to_string(), why.to_string());
+        let released = match hub
+            .with_store(move |s| s.release_claims(&t, &a, &reason))
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(target: "codex_teams::supervisor", event = "claims.release_error", team_id = %team_id, agent_id = %agent_id, error = %e);
+                Vec::new()
+            }
+        };
+        if !released.is_empty() {
+            tracing::info!(target: "codex_teams::supervisor", event = "claims.released", team_id = %team_id, agent_id = %agent_id, tasks = ?released);
+            hub.board_changed(team_id);
+        }
+        let decision = {
+            let mut st = self.lock();
+            let Some(dead) = st.agents.get(agent_id).map(|d| Dead {
+                name: d.name.clone(),
+                role: d.role.clone(),
+                brief: d.brief.clone(),
+                lead_model: d.lead_model.clone(),
+            }) else {
+                return prompts::AfterFailure::default();
+            };
+            let snap = self.snapshot(&st, team_id, &BoardRead::default());
+            let so_far = st.teams.get(team_id).map_or(0, |t| t.replacements);
+            let decision = plan::replace_failed(&snap, agent_id, released.len(), so_far);
+            if let (Replacement::Spawn { n }, Some(t)) = (&decision, st.teams.get_mut(team_id)) {
+                t.replacements = *n;
+            }
+            (dead, decision)
+        };
+        let mut after = prompts::AfterFailure {
+            released,
+            ..Default::default()
+        };
+        let (dead, n) = match decision {
+            (dead, Replacement::Spawn { n }) => (dead, n),
+            (_, Replacement::Refused(note)) => {
+                after.note = Some(note);
+                return after;
+            }
+            (_, Replacement::NotNeeded) => return after,
+        };
+        let name = format!("{}-r{n}", dead.name);
+        let brief = prompts::replacement_brief(&dead.brief, &dead.name, why);
+        // The replacement may call exactly what the worker it replaces could.
+        let (t, a) = (team_id.to_string(), agent_id.to_string());
+        let tools = hub
+            .with_store(move |s| Ok(s.agent(&t, &a)?.tools))
+            .await
+            .ok()
+            .flatten();
+        let new = NewAgent {
+            name: name.clone(),
+            role: dead.role.clone(),
+            model: dead.lead_model.clone(),
+            brief: brief.clone(),
+            token_hash: None,
+            tools,
+        };
+        let minted = match hub.register_agent(team_id, new).await {
+            Ok(m) => m,
+            Err(e) => {
+                after.note = Some(format!("no replacement: {e}"));
+                return after;
+            }
+        };
+        let req = SpawnRequest {
+            team_id: team_id.to_string(),
+            agent_id: minted.agent.agent_id.clone(),
+            role: dead.role.clone(),
+            name: name.clone(),
+            brief,
+            token: minted.token,
+            model: dead.lead_model.clone(),
+        };
+        match self.spawn_inner(req) {
+            Ok(()) => {
+                tracing::info!(target: "codex_teams::supervisor", event = "agent.replaced", team_id = %team_id, agent_id = %agent_id, replacement = %minted.agent.agent_id);
+                after.replacement = Some(name);
+            }
+            Err(e) => {
+                let (t, id) = (team_id.to_string(), minted.agent.agent_id.clone());
+                let _ = hub
+                    .with_store(move |s| s.set_agent_state(&t, &id, AgentState::Failed, None, None))
+                    .await;
+                after.note = Some(format!("no replacement: {e}"));
+            }
+        }
+        after
+    }
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
