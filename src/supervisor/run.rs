@@ -412,6 +412,7 @@ impl Session {
         let ending = self.drive(team_id).await?;
         let summary = self.finish(team_id, &ending, started).await?;
         self.print(&summary)?;
+        self.supervisor.shutdown().await;
         if let Some(m) = self.mock.take() {
             m.shutdown().await;
         }

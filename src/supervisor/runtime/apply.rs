@@ -219,7 +219,7 @@ impl Supervisor {
             Action::StopTurn { agent_id, why } => {
                 if let Some(pgid) = pgid {
                     let grace = self.opts.grace;
-                    tokio::spawn(async move {
+                    self.spawn_owned(async move {
                         let _ = process::terminate(pgid, grace).await;
                     });
                 }

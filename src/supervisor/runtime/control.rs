@@ -39,10 +39,11 @@ pub(super) fn task_view(t: &Task) -> TaskView {
 impl Supervisor {
     /// One pass of the control loop over every team: admit queued spawns, resume idle agents
     /// that have mail or ready work, retire idle workers, stop workers of finalized teams.
+    /// A team that is over (finalized or stopped, every worker stopped) is skipped.
     pub async fn tick(&self) -> anyhow::Result<()> {
         let _pass = self.tick_pass.lock().await;
         let hub = self.hub()?;
-        let teams: Vec<String> = self.lock().teams.keys().cloned().collect();
+        let teams = self.lock().live_teams();
         for team_id in teams {
             self.tick_team(&hub, &team_id).await?;
         }

@@ -11,11 +11,12 @@ use super::super::events::UsageMeter;
 use super::super::model::{self, ModelInputs};
 use super::super::process;
 use super::super::prompts;
+use super::super::rollout::RolloutTail;
 use super::super::worker::{self, TurnOutcome, TurnSpec};
 use super::state::{AgentRt, TurnKind};
 use super::{AGENT_ENV, ROLE_ENV, Supervisor};
 use crate::policy::plan::Phase;
-use crate::policy::roles::{LEAD, Sandbox};
+use crate::policy::roles::Sandbox;
 
 fn sandbox_mode(s: Sandbox) -> SandboxMode {
     match s {
@@ -52,7 +53,7 @@ impl Supervisor {
         }
         let me = self.arc();
         let id = agent_id.to_string();
-        tokio::spawn(async move {
+        self.spawn_owned(async move {
             me.turn(id, kind).await;
         });
     }
@@ -148,7 +149,7 @@ impl Supervisor {
                 a.pgid = Some(pgid);
                 if a.stop_requested {
                     let grace = me.opts.grace;
-                    tokio::spawn(async move {
+                    me.spawn_owned(async move {
                         let _ = process::terminate(pgid, grace).await;
                     });
                 }
@@ -166,87 +167,80 @@ impl Supervisor {
     ) -> anyhow::Result<Option<(TurnSpec, String)>> {
         let addr = self.http_addr().await?;
         self.ensure_token(agent_id).await?;
-        let (cmd, args, stdin, token, team_id, role, meter, rollout) = {
-            let st = self.lock();
-            let a = st
-                .agents
-                .get(agent_id)
-                .ok_or_else(|| anyhow::anyhow!("unknown agent {agent_id}"))?;
-            if a.stop_requested || st.teams.get(&a.team_id).is_none_or(|t| t.stopping) {
-                return Ok(None);
-            }
-            let url = codex_teams_mcp::http::agent_url(addr, agent_id);
-            let team_cwd = st
-                .teams
-                .get(&a.team_id)
-                .map(|t| t.cwd.clone())
-                .unwrap_or_else(|| PathBuf::from("."));
-            let cmd = self.command_for(a, team_cwd, url)?;
-            // The prompt (the task text, which may hold anything the user typed) goes on
-            // stdin, not argv.
-            let (args, stdin) = match kind {
-                TurnKind::First(prompt) => cmd.start_args_stdin(prompt)?,
-                TurnKind::Resume(msg) => {
-                    let thread = a.thread_id.as_deref().ok_or_else(|| {
-                        anyhow::anyhow!("agent {agent_id} has no codex thread to resume")
-                    })?;
-                    cmd.resume_args_stdin(thread, msg)?
-                }
-            };
-            let meter = match kind {
-                TurnKind::First(_) => UsageMeter::new(),
-                TurnKind::Resume(_) => UsageMeter::resume_from(a.totals),
-            };
-            // Workers run with the supervisor's environment, so the same Codex home.
-            let codex_home = self.opts.codex_home.clone().or_else(model::codex_home);
-            let rollout = match (kind, a.thread_id.as_deref()) {
-                (TurnKind::Resume(_), Some(th)) => {
-                    super::super::rollout::RolloutTail::resuming(codex_home.as_deref(), th)
-                }
-                _ => super::super::rollout::RolloutTail::new(codex_home.as_deref()),
-            };
-            let token = a
-                .token
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("agent {agent_id} has no bearer token"))?;
-            (
-                cmd,
-                args,
-                stdin,
-                token,
-                a.team_id.clone(),
-                a.role.clone(),
-                meter,
-                rollout,
-            )
+        let st = self.lock();
+        let a = st
+            .agents
+            .get(agent_id)
+            .ok_or_else(|| anyhow::anyhow!("unknown agent {agent_id}"))?;
+        let team = st.teams.get(&a.team_id).filter(|t| !t.stopping);
+        let Some(team) = team.filter(|_| !a.stop_requested) else {
+            return Ok(None);
         };
-        let timeout = (role != LEAD)
-            .then(|| Duration::from_secs(self.opts.profile.timeouts.worker_turn_secs));
+        let url = codex_teams_mcp::http::agent_url(addr, agent_id);
+        let spec = self.turn_spec(a, team.cwd.clone(), url, kind)?;
+        Ok(Some((spec, a.team_id.clone())))
+    }
+
+    /// The process to run for `a`'s turn: its command line and prompt (on stdin: the task
+    /// text may hold anything the user typed), environment, meter and time limit.
+    fn turn_spec(
+        &self,
+        a: &AgentRt,
+        cwd: PathBuf,
+        url: String,
+        kind: &TurnKind,
+    ) -> anyhow::Result<TurnSpec> {
+        let agent_id = a.agent_id.as_str();
+        let cmd = self.command_for(a, cwd, url)?;
+        let (args, stdin) = match kind {
+            TurnKind::First(prompt) => cmd.start_args_stdin(prompt)?,
+            TurnKind::Resume(msg) => {
+                let thread = a.thread_id.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!("agent {agent_id} has no codex thread to resume")
+                })?;
+                cmd.resume_args_stdin(thread, msg)?
+            }
+        };
+        // Workers run with the supervisor's environment, so the same Codex home.
+        let codex_home = self.opts.codex_home.clone().or_else(model::codex_home);
+        let (meter, rollout) = match (kind, a.thread_id.as_deref()) {
+            (TurnKind::Resume(_), Some(th)) => (
+                UsageMeter::resume_from(a.totals),
+                RolloutTail::resuming(codex_home.as_deref(), th),
+            ),
+            (TurnKind::Resume(_), None) => (
+                UsageMeter::resume_from(a.totals),
+                RolloutTail::new(codex_home.as_deref()),
+            ),
+            (TurnKind::First(_), _) => (UsageMeter::new(), RolloutTail::new(codex_home.as_deref())),
+        };
+        let token = a
+            .token
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("agent {agent_id} has no bearer token"))?;
         let mut env: Vec<(OsString, OsString)> = vec![
             (TOKEN_ENV.into(), token.into()),
             (AGENT_ENV.into(), agent_id.into()),
-            (ROLE_ENV.into(), role.into()),
+            (ROLE_ENV.into(), a.role.clone().into()),
         ];
         if let Some(tag) = &self.opts.reaper_tag {
             env.push((super::super::reaper::SUPERVISOR_ENV.into(), tag.into()));
         }
-        Ok(Some((
-            TurnSpec {
-                team_id: team_id.clone(),
-                agent_id: agent_id.to_string(),
-                program: self.opts.codex_bin.clone(),
-                args,
-                env,
-                cwd: cmd.cwd.clone(),
-                marker: team_id.clone(),
-                meter,
-                timeout,
-                grace: self.opts.grace,
-                rollout,
-                stdin,
-            },
-            team_id,
-        )))
+        Ok(TurnSpec {
+            team_id: a.team_id.clone(),
+            agent_id: agent_id.to_string(),
+            program: self.opts.codex_bin.clone(),
+            args,
+            env,
+            cwd: cmd.cwd.clone(),
+            marker: a.team_id.clone(),
+            meter,
+            timeout: (!a.is_lead())
+                .then(|| Duration::from_secs(self.opts.profile.timeouts.worker_turn_secs)),
+            grace: self.opts.grace,
+            rollout,
+            stdin,
+        })
     }
 
     /// Gives an agent whose plaintext token this process does not hold (adopted from the

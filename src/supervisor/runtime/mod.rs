@@ -12,6 +12,7 @@ mod apply;
 mod control;
 mod hooks;
 mod launch;
+mod lifecycle;
 mod mcp;
 mod outcome;
 mod state;
@@ -22,13 +23,15 @@ mod tests;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use codex_teams_mcp::{HttpServer, HubOptions, Runtime, TeamHub, serve_http};
+use codex_teams_mcp::{HttpServer, HubOptions, Runtime, TeamHub};
 use codex_teams_store::{AgentState, Store, StoreOptions};
 use tokio::sync::{Notify, OnceCell};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use self::mcp::{REAPER, mcp_runtime};
 pub use self::state::TeamView;
@@ -88,11 +91,19 @@ pub struct Supervisor {
     opts: SupervisorOptions,
     slots: WorkerSlots,
     hub: OnceLock<Arc<TeamHub>>,
-    http: OnceCell<HttpServer>,
+    /// The bus's address, once its HTTP server is started (the server itself is in `http`).
+    http_addr: OnceCell<SocketAddr>,
+    http: Mutex<Option<HttpServer>>,
     state: Mutex<State>,
     kick: Notify,
     sync_store: Mutex<Option<Store>>,
+    /// A ticker task is running (it exits when no team is left to tick).
     ticker: AtomicBool,
+    /// Stops the ticker and tells owned tasks the process is shutting down.
+    cancel: CancellationToken,
+    /// Every task this supervisor spawns (ticker, turns, process-group stops): counted, and
+    /// waited for by [`Supervisor::shutdown`].
+    tasks: TaskTracker,
     /// Held for a whole pass of the control loop: the background ticker and explicit
     /// `tick()` calls never interleave, so a pass's store writes and notes to the lead are
     /// done when it returns.
@@ -162,11 +173,14 @@ impl Supervisor {
             opts,
             slots,
             hub: OnceLock::new(),
-            http: OnceCell::new(),
+            http_addr: OnceCell::new(),
+            http: Mutex::new(None),
             state: Mutex::new(State::default()),
             kick: Notify::new(),
             sync_store: Mutex::new(None),
             ticker: AtomicBool::new(false),
+            cancel: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             tick_pass: tokio::sync::Mutex::new(()),
             role_overrides,
         }))
@@ -205,19 +219,6 @@ impl Supervisor {
         Ok(self.hub.get_or_init(|| hub).clone())
     }
 
-    /// The bus's HTTP server on 127.0.0.1 (started on first use).
-    pub async fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        let hub = self.hub()?;
-        let server = self
-            .http
-            .get_or_try_init(|| async move {
-                serve_http(hub, SocketAddr::from(([127, 0, 0, 1], 0))).await
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot serve the team bus on 127.0.0.1: {e}"))?;
-        Ok(server.addr)
-    }
-
     /// The most workers that ran at once.
     pub fn peak_threads(&self) -> usize {
         self.slots.peak()
@@ -236,28 +237,6 @@ impl Supervisor {
     /// A future that resolves on the next kick (for the `run` loop).
     pub async fn kicked(&self) {
         self.kick.notified().await
-    }
-
-    fn ensure_ticker(&self) {
-        if self.ticker.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let me = self.arc();
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            self.ticker.store(false, Ordering::SeqCst);
-            return;
-        };
-        handle.spawn(async move {
-            loop {
-                if let Err(e) = me.tick().await {
-                    tracing::warn!(target: "codex_teams::supervisor", event = "tick.error", error = %e);
-                }
-                tokio::select! {
-                    _ = me.kick.notified() => {}
-                    _ = tokio::time::sleep(me.opts.tick) => {}
-                }
-            }
-        });
     }
 
     /// Registers a team this process supervises (idempotent).

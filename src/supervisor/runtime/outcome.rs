@@ -145,9 +145,9 @@ impl Supervisor {
     }
 
     /// A worker failed: the tasks it held go back to the board at once (waiting out its
-    /// lease would stall the run), and unless another worker of its role is there to take
-    /// them, a replacement with the same role and brief is spawned, at most
-    /// [`MAX_REPLACEMENTS`] per team. Returns what happened, for the lead's note.
+    /// lease would stall the run), and the policy decides whether a replacement with the same
+    /// role and brief is spawned ([`plan::replace_failed`]). Returns what happened, for the
+    /// lead's note.
     async fn recover_from_failure(
         &self,
         hub: &Arc<TeamHub>,
@@ -155,21 +155,7 @@ impl Supervisor {
         agent_id: &str,
         why: &str,
     ) -> prompts::AfterFailure {
-        let (t, a, reason) = (team_id.to_string(), agent_id.to_string(), why.to_string());
-        let released = match hub
-            .with_store(move |s| s.release_claims(&t, &a, &reason))
-            .await
-        {
-            Ok(ids) => ids,
-            Err(e) => {
-                tracing::error!(target: "codex_teams::supervisor", event = "claims.release_error", team_id = %team_id, agent_id = %agent_id, error = %e);
-                Vec::new()
-            }
-        };
-        if !released.is_empty() {
-            tracing::info!(target: "codex_teams::supervisor", event = "claims.released", team_id = %team_id, agent_id = %agent_id, tasks = ?released);
-            hub.board_changed(team_id);
-        }
+        let released = release_claims(hub, team_id, agent_id, why).await;
         let decision = {
             let mut st = self.lock();
             let Some(dead) = st.agents.get(agent_id).map(|d| Dead {
@@ -192,14 +178,30 @@ impl Supervisor {
             released,
             ..Default::default()
         };
-        let (dead, n) = match decision {
-            (dead, Replacement::Spawn { n }) => (dead, n),
-            (_, Replacement::Refused(note)) => {
-                after.note = Some(note);
-                return after;
+        match decision {
+            (dead, Replacement::Spawn { n }) => {
+                match self.replace(hub, team_id, agent_id, dead, n, why).await {
+                    Ok(name) => after.replacement = Some(name),
+                    Err(note) => after.note = Some(note),
+                }
             }
-            (_, Replacement::NotNeeded) => return after,
-        };
+            (_, Replacement::Refused(note)) => after.note = Some(note),
+            (_, Replacement::NotNeeded) => {}
+        }
+        after
+    }
+
+    /// Registers and spawns replacement number `n` for the failed `agent_id`: same role,
+    /// brief (with why it is there) and tool list. Returns its name, or why there is none.
+    async fn replace(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        agent_id: &str,
+        dead: Dead,
+        n: u32,
+        why: &str,
+    ) -> Result<String, String> {
         let name = format!("{}-r{n}", dead.name);
         let brief = prompts::replacement_brief(&dead.brief, &dead.name, why);
         // The replacement may call exactly what the worker it replaces could.
@@ -217,36 +219,55 @@ impl Supervisor {
             token_hash: None,
             tools,
         };
-        let minted = match hub.register_agent(team_id, new).await {
-            Ok(m) => m,
-            Err(e) => {
-                after.note = Some(format!("no replacement: {e}"));
-                return after;
-            }
-        };
+        let minted = hub
+            .register_agent(team_id, new)
+            .await
+            .map_err(|e| format!("no replacement: {e}"))?;
+        let new_id = minted.agent.agent_id.clone();
         let req = SpawnRequest {
             team_id: team_id.to_string(),
-            agent_id: minted.agent.agent_id.clone(),
-            role: dead.role.clone(),
+            agent_id: new_id.clone(),
+            role: dead.role,
             name: name.clone(),
             brief,
             token: minted.token,
-            model: dead.lead_model.clone(),
+            model: dead.lead_model,
         };
-        match self.spawn_inner(req) {
-            Ok(()) => {
-                tracing::info!(target: "codex_teams::supervisor", event = "agent.replaced", team_id = %team_id, agent_id = %agent_id, replacement = %minted.agent.agent_id);
-                after.replacement = Some(name);
-            }
-            Err(e) => {
-                let (t, id) = (team_id.to_string(), minted.agent.agent_id.clone());
-                let _ = hub
-                    .with_store(move |s| s.set_agent_state(&t, &id, AgentState::Failed, None, None))
-                    .await;
-                after.note = Some(format!("no replacement: {e}"));
-            }
+        if let Err(e) = self.spawn_inner(req) {
+            let t = team_id.to_string();
+            let _ = hub
+                .with_store(move |s| s.set_agent_state(&t, &new_id, AgentState::Failed, None, None))
+                .await;
+            return Err(format!("no replacement: {e}"));
         }
-        after
+        tracing::info!(target: "codex_teams::supervisor", event = "agent.replaced", team_id = %team_id, agent_id = %agent_id, replacement = %new_id);
+        Ok(name)
+    }
+}
+
+/// Hands the tasks a failed agent held back to the board; returns their ids.
+async fn release_claims(
+    hub: &Arc<TeamHub>,
+    team_id: &str,
+    agent_id: &str,
+    why: &str,
+) -> Vec<String> {
+    let (t, a, reason) = (team_id.to_string(), agent_id.to_string(), why.to_string());
+    match hub
+        .with_store(move |s| s.release_claims(&t, &a, &reason))
+        .await
+    {
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::info!(target: "codex_teams::supervisor", event = "claims.released", team_id = %team_id, agent_id = %agent_id, tasks = ?ids);
+                hub.board_changed(team_id);
+            }
+            ids
+        }
+        Err(e) => {
+            tracing::error!(target: "codex_teams::supervisor", event = "claims.release_error", team_id = %team_id, agent_id = %agent_id, error = %e);
+            Vec::new()
+        }
     }
 }
 

@@ -169,6 +169,21 @@ impl State {
         self.agents.insert(agent.agent_id.clone(), agent);
     }
 
+    /// Teams the control loop still has work in: running, or ending with a worker not
+    /// stopped yet or a turn still running. A finished team is not ticked any more.
+    pub(super) fn live_teams(&self) -> Vec<String> {
+        let unfinished = |id: &str| {
+            self.agents.values().any(|a| {
+                a.team_id == id && (a.phase.owed() || (!a.is_lead() && a.phase == Phase::Idle))
+            })
+        };
+        self.teams
+            .iter()
+            .filter(|(id, t)| !(t.stopping || t.finalized_at.is_some()) || unfinished(id))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// The team's agents, in order of arrival.
     pub(super) fn team_agents(&self, team_id: &str) -> Vec<&AgentRt> {
         let mut v: Vec<&AgentRt> = self

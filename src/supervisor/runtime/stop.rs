@@ -132,5 +132,6 @@ impl Supervisor {
             self.opts.home.release_owner(&team_id);
             tracing::info!(target: "codex_teams::supervisor", event = "team.session_ended", team_id = %team_id, reason = why);
         }
+        self.shutdown().await;
     }
 }

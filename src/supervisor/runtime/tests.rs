@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use codex_teams_mcp::SpawnRequest;
-use codex_teams_store::{NewAgent, NewTask, NewTeam, TaskStatus, TaskUpdate, Usage as StoreUsage};
+use codex_teams_store::{
+    NewAgent, NewTask, NewTeam, TaskStatus, TaskUpdate, TeamStatus, Usage as StoreUsage,
+};
 
 use super::*;
 
@@ -189,4 +191,66 @@ async fn lead_hears_when_a_waiting_spawn_is_refused() {
         body.contains("refused") && body.contains("budget"),
         "{body}"
     );
+}
+
+/// Polls `cond` every 20 ms for up to 10 s (a bound for a slow machine, not a timing claim).
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// Every background task has an owner: the ticker runs while a team is left to tick and
+/// exits when the last one is over (so `codex-teams mcp` stops ticking finished teams); a new
+/// team starts it again; `shutdown` leaves no task and closes the bus's HTTP server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ticker_lives_while_a_team_does_and_shutdown_leaves_no_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let sup = test_supervisor(dir.path());
+    let hub = sup.hub().unwrap();
+    let addr = sup.http_addr().await.unwrap();
+    assert_eq!(sup.live_tasks(), 0, "nothing runs before a team is adopted");
+    let start = |goal: &'static str| {
+        let hub = hub.clone();
+        async move {
+            let new = NewTeam {
+                goal: goal.into(),
+                ..Default::default()
+            };
+            hub.start_team(new, "lead").await.unwrap()
+        }
+    };
+    let (team, lead) = start("first").await;
+    sup.adopt_team(&team.team_id, "first", ".", Some(&lead.agent.agent_id));
+    assert_eq!(sup.live_tasks(), 1, "the ticker");
+
+    // The lead finalizes in the store (as another process would): the pass notices, the
+    // team has nothing left running, and the ticker ends.
+    let t = team.team_id.clone();
+    hub.with_store(move |s| s.set_team_status(&t, TeamStatus::Finalized))
+        .await
+        .unwrap();
+    sup.kick();
+    eventually("the ticker exits after the last team", || {
+        sup.live_tasks() == 0
+    })
+    .await;
+    assert!(sup.view(&team.team_id).finalized_at.is_some());
+
+    let (second, lead2) = start("second").await;
+    sup.adopt_team(&second.team_id, "second", ".", Some(&lead2.agent.agent_id));
+    assert_eq!(sup.live_tasks(), 1, "a new team starts the ticker again");
+
+    sup.shutdown().await;
+    assert_eq!(sup.live_tasks(), 0, "shutdown waited for every task");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the bus still accepts connections on {addr}"
+    );
+    sup.adopt_team("team-late", "late", ".", None);
+    assert_eq!(sup.live_tasks(), 0, "no ticker after shutdown");
 }
