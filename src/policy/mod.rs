@@ -9,6 +9,7 @@ pub mod guard;
 pub mod locate;
 pub mod profile;
 pub mod roles;
+pub mod spend;
 pub mod tools;
 
 pub use profile::{Profile, ProfileError};

@@ -24,6 +24,7 @@ use tokio::sync::{Notify, OnceCell};
 use super::command::{ExecCommand, SandboxMode, TOKEN_ENV, TeamEndpoint};
 use super::events::{Usage, UsageMeter};
 use super::home::TeamsHome;
+use super::meter::{Meter, MeterSink, SinkFuture, Upstream};
 use super::model::{self, ModelInputs, RoleOverride};
 use super::process::{self, Pgid};
 use super::prompts;
@@ -32,6 +33,7 @@ use super::worker::{self, TurnOutcome, TurnSpec};
 use crate::policy::budget::{self, TurnKind as BudgetTurn, Verdict};
 use crate::policy::fanout::{self, Admission, FanoutInput, TaskSize};
 use crate::policy::roles::{LEAD, Sandbox};
+use crate::policy::spend::Limit;
 use crate::policy::{Profile, guard};
 
 /// Environment variable naming the agent on every child (for `/proc` lookups and tests).
@@ -152,6 +154,9 @@ struct TeamRt {
     lead_failed: Option<String>,
     /// Replacement workers spawned for failed ones, bounded by [`MAX_REPLACEMENTS`].
     replacements: u32,
+    /// The metering proxy stopped the team's workers (their share is spent) or the run
+    /// (the whole budget is): no new worker turns.
+    spend_limit: Option<Limit>,
 }
 
 /// What a replacement inherits from the worker it replaces.
@@ -191,6 +196,8 @@ pub struct TeamView {
     pub quiet_since: Option<Instant>,
     /// Whether the lead was already told the board is done.
     pub board_done_nudged: bool,
+    /// The whole token budget is spent (the lead's own request was refused): the run ends.
+    pub budget_spent: Option<(u64, u64)>,
 }
 
 /// Owns worker processes for every team of this process. See the module docs.
@@ -200,6 +207,7 @@ pub struct Supervisor {
     slots: WorkerSlots,
     hub: OnceLock<Arc<TeamHub>>,
     http: OnceCell<HttpServer>,
+    meter: OnceCell<Meter>,
     state: Mutex<State>,
     kick: Notify,
     sync_store: Mutex<Option<Store>>,
@@ -283,6 +291,7 @@ impl Supervisor {
             slots,
             hub: OnceLock::new(),
             http: OnceCell::new(),
+            meter: OnceCell::new(),
             state: Mutex::new(State::default()),
             kick: Notify::new(),
             sync_store: Mutex::new(None),
@@ -336,6 +345,17 @@ impl Supervisor {
             .await
             .map_err(|e| anyhow::anyhow!("cannot serve the team bus on 127.0.0.1: {e}"))?;
         Ok(server.addr)
+    }
+
+    /// The metering proxy, started on first use.
+    async fn meter(&self) -> anyhow::Result<&Meter> {
+        let sink: Arc<dyn MeterSink> = Arc::new(SpendSink {
+            sup: self.me.clone(),
+        });
+        let profile = self.opts.profile.clone();
+        self.meter
+            .get_or_try_init(|| async move { Meter::start(profile, sink).await })
+            .await
     }
 
     /// The most workers that ran at once.
@@ -396,6 +416,7 @@ impl Supervisor {
                 stopping: false,
                 lead_failed: None,
                 replacements: 0,
+                spend_limit: None,
             });
         drop(st);
         self.ensure_ticker();
@@ -474,6 +495,9 @@ impl Supervisor {
             v.quiet_since = t.quiet_since;
             v.lead_failed = t.lead_failed.clone();
             v.board_done_nudged = t.board_done_nudged;
+            if let Some(Limit::RunBudget { spent, total }) = t.spend_limit {
+                v.budget_spent = Some((spent, total));
+            }
         }
         for a in st.agents.values().filter(|a| a.team_id == team_id) {
             if a.is_lead() {
@@ -629,7 +653,8 @@ impl Supervisor {
     ) -> anyhow::Result<Option<(TurnSpec, String)>> {
         let addr = self.http_addr().await?;
         self.ensure_token(agent_id).await?;
-        let (cmd, args, stdin, token, team_id, role, meter, rollout) = {
+        let metering = self.metering_for(agent_id).await?;
+        let (cmd, args, stdin, token, team_id, role, meter, rollout, metered) = {
             let st = self.lock();
             let a = st
                 .agents
@@ -644,7 +669,26 @@ impl Supervisor {
                 .get(&a.team_id)
                 .map(|t| t.cwd.clone())
                 .unwrap_or_else(|| PathBuf::from("."));
-            let cmd = self.command_for(a, team_cwd, url)?;
+            let mut cmd = self.command_for(a, team_cwd, url)?;
+            let metered = metering.and_then(|(m, spent)| {
+                let (up, scripted) = match (&cmd.scripted_base_url, &cmd.model.provider) {
+                    (Some(url), _) => (url.clone(), true),
+                    (None, Some(p)) if p != "openai" => (
+                        model::provider_base_url(self.opts.codex_home.as_deref(), p)?,
+                        false,
+                    ),
+                    _ => return None,
+                };
+                let upstream = Upstream { base_url: up };
+                let turn = m.open_turn(&a.team_id, agent_id, a.is_lead(), upstream, spent);
+                let url = Some(turn.base_url().to_string());
+                if scripted {
+                    cmd.scripted_base_url = url;
+                } else {
+                    cmd.provider_base_url = url;
+                }
+                Some(turn)
+            });
             // The prompt (the task text, which may hold anything the user typed) goes on
             // stdin, not argv.
             let (args, stdin) = match kind {
@@ -663,6 +707,8 @@ impl Supervisor {
             // Workers run with the supervisor's environment, so the same Codex home.
             let codex_home = self.opts.codex_home.clone().or_else(model::codex_home);
             let rollout = match (kind, a.thread_id.as_deref()) {
+                // The proxy meters this turn exactly; the rollout would count it twice.
+                _ if metered.is_some() => super::rollout::RolloutTail::new(None),
                 (TurnKind::Resume(_), Some(th)) => {
                     super::rollout::RolloutTail::resuming(codex_home.as_deref(), th)
                 }
@@ -681,6 +727,7 @@ impl Supervisor {
                 a.role.clone(),
                 meter,
                 rollout,
+                metered,
             )
         };
         let timeout = (role != LEAD)
@@ -707,9 +754,108 @@ impl Supervisor {
                 grace: self.opts.grace,
                 rollout,
                 stdin,
+                metered,
             },
             team_id,
         )))
+    }
+
+    /// The metering proxy and what the store holds as the agent's team's spend, for a turn
+    /// about to start.
+    async fn metering_for(&self, agent_id: &str) -> anyhow::Result<Option<(&Meter, u64)>> {
+        let Some(team_id) = self.lock().agents.get(agent_id).map(|a| a.team_id.clone()) else {
+            return Ok(None);
+        };
+        let meter = self.meter().await?;
+        let usage = self
+            .hub()?
+            .with_store(move |s| s.team_usage(&team_id))
+            .await?;
+        Ok(Some((
+            meter,
+            (usage.input_tokens + usage.output_tokens).max(0) as u64,
+        )))
+    }
+
+    /// The metering proxy ran into a limit for one agent's turn: stop that turn, or every
+    /// worker of the team (their share is spent), or the run (the whole budget is). The
+    /// stopped turns end `stopped`, not `failed`, so no replacement is spawned for them.
+    fn spend_limit(&self, team_id: &str, agent_id: &str, limit: Limit) {
+        let (groups, lead, name) = {
+            let mut st = self.lock();
+            let lead = st.teams.get(team_id).and_then(|t| t.lead_id.clone());
+            if limit.ends_workers()
+                && let Some(t) = st.teams.get_mut(team_id)
+            {
+                if t.spend_limit
+                    .is_some_and(|l| matches!(l, Limit::RunBudget { .. }))
+                {
+                    return;
+                }
+                t.spend_limit = Some(limit);
+            }
+            let name = st.agents.get(agent_id).map(|a| a.name.clone());
+            let groups: Vec<Pgid> = st
+                .agents
+                .values_mut()
+                .filter(|a| a.team_id == team_id)
+                .filter(|a| match limit {
+                    Limit::TurnCap { .. } => a.agent_id == agent_id,
+                    Limit::WorkersShare { .. } => !a.is_lead(),
+                    Limit::RunBudget { .. } => true,
+                })
+                .filter_map(|a| {
+                    a.stop_requested = true;
+                    a.pgid
+                })
+                .collect();
+            (groups, lead, name.unwrap_or_else(|| agent_id.to_string()))
+        };
+        tracing::warn!(target: "codex_teams::supervisor", event = "budget.limit", team_id = %team_id, agent_id = %agent_id, limit = %limit, stopping = groups.len());
+        let me = self.arc();
+        let (team, agent) = (team_id.to_string(), agent_id.to_string());
+        let grace = self.opts.grace;
+        tokio::spawn(async move {
+            for g in groups {
+                let _ = process::terminate(g, grace).await;
+            }
+            let Ok(hub) = me.hub() else { return };
+            let (t, a, why) = (team.clone(), agent.clone(), limit.to_string());
+            let _ = hub
+                .with_store(move |s| {
+                    s.append_event(
+                        &t,
+                        Some(&a),
+                        "budget.limit",
+                        &serde_json::json!({ "limit": why }),
+                    )
+                })
+                .await;
+            if matches!(limit, Limit::RunBudget { .. }) {
+                return;
+            }
+            if !limit.ends_workers() {
+                let (t, a, why) = (team.clone(), agent.clone(), limit.to_string());
+                if let Ok(ids) = hub
+                    .with_store(move |s| s.release_claims(&t, &a, &why))
+                    .await
+                    && !ids.is_empty()
+                {
+                    hub.board_changed(&team);
+                }
+            }
+            if let Some(lead) = lead {
+                let body = prompts::spend_limit_message(
+                    &name,
+                    &agent,
+                    &limit.to_string(),
+                    limit.ends_workers(),
+                );
+                me.tell_lead(&hub, &team, &lead, &agent, body, "budget")
+                    .await;
+            }
+        });
+        self.kick();
     }
 
     /// Gives an agent whose plaintext token this process does not hold (adopted from the
@@ -1042,8 +1188,20 @@ impl Supervisor {
             ))
         })?;
         let spent = (usage.input_tokens + usage.output_tokens).max(0) as u64;
+        if let Some(limit) = self.lock().teams.get(team_id).and_then(|t| t.spend_limit) {
+            return Ok(Admission::Refuse(format!("spawn refused: {limit}")));
+        }
+        // Workers already running will spend too: their turns are reserved at the estimate,
+        // so the controller never starts more than the budget pays for.
+        let running = self
+            .lock()
+            .agents
+            .values()
+            .filter(|a| a.team_id == team_id && !a.is_lead() && a.phase.busy())
+            .count() as u64;
+        let committed = spent + running * self.opts.profile.budget.worker_turn_estimate;
         if let Verdict::Refuse(why) =
-            budget::admit_turn(&self.opts.profile, spent, BudgetTurn::Spawn, None)
+            budget::admit_turn(&self.opts.profile, committed, BudgetTurn::Spawn, None)
         {
             return Ok(Admission::Refuse(why));
         }
@@ -1746,6 +1904,30 @@ pub static REAPER: OnceLock<super::reaper::Reaper> = OnceLock::new();
 /// or resumed by us); `team_spawn` forks real workers, served on their own HTTP endpoints.
 /// Workers die with this process (the session's end closes stdin, the server returns, and
 /// dropping the runtime SIGKILLs every group; PDEATHSIG and the guardian cover a crash).
+/// The supervisor as the metering proxy's sink: usage to the store, limits to
+/// [`Supervisor::spend_limit`]. Holds the supervisor weakly (the supervisor owns the proxy).
+struct SpendSink {
+    sup: Weak<Supervisor>,
+}
+
+impl MeterSink for SpendSink {
+    fn record(&self, team_id: String, agent_id: String, usage: Usage) -> SinkFuture {
+        let sup = self.sup.clone();
+        Box::pin(async move {
+            let Some(hub) = sup.upgrade().and_then(|s| s.hub().ok()) else {
+                return;
+            };
+            worker::record(&hub, &team_id, &agent_id, usage, "meter").await;
+        })
+    }
+
+    fn limit(&self, team_id: &str, agent_id: &str, limit: Limit) {
+        if let Some(s) = self.sup.upgrade() {
+            s.spend_limit(team_id, agent_id, limit);
+        }
+    }
+}
+
 pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
     if REAPER.get().is_none() {
         let _ = REAPER.set(super::reaper::Reaper::start()?);
