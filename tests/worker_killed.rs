@@ -144,10 +144,9 @@ fn a_dead_workers_claim_is_released_at_once_and_a_replacement_finishes() {
     assert_eq!(by_name("worker")["state"], "failed");
     let reqs = w.requests();
     assert!(reqs.iter().any(|r| r["rule"] == "r-done"));
-    // The killed turn's spend is not lost: every response codex logged in its rollout
-    // before the kill is recorded (before, a killed turn recorded nothing). Codex logs a
-    // response's usage once its tool calls finish, so the last response, whose shell
-    // command was running at the kill, is the one not counted (docs/architecture.md).
+    // The killed turn's spend is not lost: the metering proxy recorded every response the
+    // model served it, the last one (whose shell command was running at the kill) included,
+    // before codex saw that response end. So the summary equals the model's request log.
     let killed: Vec<Value> = reqs
         .iter()
         .filter(|r| body_contains(r, &format!("You are worker ({holder}")))
@@ -157,12 +156,16 @@ fn a_dead_workers_claim_is_released_at_once_and_a_replacement_finishes() {
     let by_agent = &s["tokens"]["by_agent"][holder.as_str()];
     assert_eq!(
         by_agent["input"].as_i64().unwrap(),
-        sum(&killed[..killed.len() - 1], "input_tokens"),
+        sum(&killed, "input_tokens"),
         "the killed worker's input tokens: {s}"
     );
-    let unlogged = killed.last().unwrap()["input_tokens"].as_i64().unwrap();
     assert_eq!(
-        s["tokens"]["input"].as_i64().unwrap() + unlogged,
+        by_agent["output"].as_i64().unwrap(),
+        sum(&killed, "output_tokens"),
+        "the killed worker's output tokens: {s}"
+    );
+    assert_eq!(
+        s["tokens"]["input"].as_i64().unwrap(),
         sum(&reqs, "input_tokens"),
         "{s}"
     );

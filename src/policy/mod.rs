@@ -10,6 +10,7 @@ pub mod locate;
 pub mod plan;
 pub mod profile;
 pub mod roles;
+pub mod spend;
 pub mod tools;
 
 pub use profile::{Profile, ProfileError};

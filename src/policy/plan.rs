@@ -22,6 +22,7 @@ pub use self::snapshot::{AgentView, Phase, Snapshot, TaskView};
 use super::budget::{self, TurnKind, Verdict};
 use super::fanout::{self, Admission, Decision, FanoutInput};
 use super::guard;
+use super::spend::Limit;
 
 /// The actions for one team now. Pure: the same snapshot gives the same actions.
 pub fn plan(s: &Snapshot<'_>) -> Vec<Action> {
@@ -114,12 +115,19 @@ pub struct SpawnCheck {
 /// counts idle workers (reuse them before spawning new ones).
 pub fn admit_new_spawn(s: &Snapshot<'_>, agent_id: &str) -> SpawnCheck {
     let input = fanout_input(&s.agents, Some(agent_id), s);
-    if let Verdict::Refuse(why) = budget::admit_turn(s.profile, s.spent, TurnKind::Spawn, None) {
-        return SpawnCheck {
-            admission: Admission::Refuse(why),
-            decision: None,
-            running: input.running,
-        };
+    let refuse = |why: String| SpawnCheck {
+        admission: Admission::Refuse(why),
+        decision: None,
+        running: input.running,
+    };
+    if let Some(limit) = s.spend_limit {
+        return refuse(format!("spawn refused: {limit}"));
+    }
+    // Workers already running will spend too: their turns are reserved at the estimate, so
+    // the controller never starts more than the budget pays for.
+    let committed = s.spent + input.running as u64 * s.profile.budget.worker_turn_estimate;
+    if let Verdict::Refuse(why) = budget::admit_turn(s.profile, committed, TurnKind::Spawn, None) {
+        return refuse(why);
     }
     let decision = fanout::decide(s.profile, &input);
     SpawnCheck {
@@ -127,6 +135,28 @@ pub fn admit_new_spawn(s: &Snapshot<'_>, agent_id: &str) -> SpawnCheck {
         decision: Some(decision),
         running: input.running,
     }
+}
+
+/// The turns to stop when the metering proxy reports `limit` for `agent_id`'s request: that
+/// turn alone for the per-turn cap, every worker's for the workers' share, every turn (the
+/// lead's too) for the whole budget.
+pub fn stops_for_limit(s: &Snapshot<'_>, agent_id: &str, limit: Limit) -> Vec<Action> {
+    s.agents
+        .iter()
+        .filter(|a| a.phase.busy())
+        .filter(|a| match limit {
+            Limit::TurnCap { .. } => a.agent_id == agent_id,
+            Limit::WorkersShare { .. } => !a.is_lead,
+            Limit::RunBudget { .. } => true,
+        })
+        .map(|a| Action::StopTurn {
+            agent_id: a.agent_id.clone(),
+            why: match limit {
+                Limit::TurnCap { .. } => StopWhy::TurnOverLimit(limit.to_string()),
+                _ => StopWhy::BudgetSpent(limit.to_string()),
+            },
+        })
+        .collect()
 }
 
 /// The fan-out policy's input from the team's agents and board, leaving out `exclude` (the

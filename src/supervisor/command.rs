@@ -78,6 +78,9 @@ pub struct ExecCommand {
     /// Base URL of the scripted model server (`http://127.0.0.1:PORT/v1`); replaces the
     /// provider with [`SCRIPTED_PROVIDER`]. `None` uses the user's own provider.
     pub scripted_base_url: Option<String>,
+    /// The metering proxy's URL for the user's own provider (`-c
+    /// model_providers.<provider>.base_url=...`); only with a provider of the user's config.
+    pub provider_base_url: Option<String>,
     /// Workers run lean: no native sub-agents, no goals, no web search (codex-facts §5).
     pub lean: bool,
     /// The bus endpoint, if the agent is on a team.
@@ -143,6 +146,7 @@ impl ExecCommand {
             cwd: cwd.into(),
             model,
             scripted_base_url: None,
+            provider_base_url: None,
             lean: false,
             team: None,
             sandbox: None,
@@ -269,6 +273,14 @@ impl ExecCommand {
                 if let Some(provider) = &self.model.provider {
                     check_value("model provider", provider)?;
                     config("model_provider", provider.as_str().into());
+                    if let Some(url) = &self.provider_base_url {
+                        check_loopback("metering proxy URL", url)?;
+                        check_server_name(provider)?;
+                        config(
+                            &format!("model_providers.{provider}.base_url"),
+                            url.as_str().into(),
+                        );
+                    }
                 }
             }
         }
@@ -421,6 +433,7 @@ mod tests {
                 reasoning_effort: Some("high".into()),
             },
             scripted_base_url: None,
+            provider_base_url: None,
             lean: true,
             team: Some(TeamEndpoint {
                 name: MCP_SERVER.into(),

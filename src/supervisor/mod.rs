@@ -8,6 +8,7 @@ pub mod events;
 pub mod guardian;
 pub mod home;
 pub mod isolation;
+pub mod meter;
 pub mod model;
 pub mod process;
 pub mod progress;

@@ -158,6 +158,27 @@ pub fn codex_home() -> Option<PathBuf> {
     }
 }
 
+/// The `base_url` of a provider the user defined (`[model_providers.NAME]` in
+/// `config.toml`), which the metering proxy forwards to. `None` when it is not defined there
+/// (a built-in provider, or the file is unreadable): that provider is not proxied.
+pub fn provider_base_url(codex_home: Option<&Path>, provider: &str) -> Option<String> {
+    let home = codex_home.map(Path::to_path_buf).or_else(codex_home_dir)?;
+    let path = home.join("config.toml");
+    let table = parse_table(&path, &std::fs::read_to_string(&path).ok()?).ok()?;
+    let url = table
+        .get("model_providers")?
+        .get(provider)?
+        .get("base_url")?
+        .as_str()?
+        .trim()
+        .to_string();
+    (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
+}
+
+fn codex_home_dir() -> Option<PathBuf> {
+    codex_home()
+}
+
 /// Reads the model keys of one Codex config file. A missing file is an empty config, as it
 /// is for codex; anything unreadable or malformed is an error naming the file.
 pub fn read_codex_config(path: &Path) -> Result<CodexConfigModel, ModelError> {

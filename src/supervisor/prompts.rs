@@ -102,6 +102,20 @@ pub fn worker_failed_message(
     out
 }
 
+/// Body of the message the lead gets when the budget stops a worker's turn (`all`: every
+/// worker, the workers' share is spent).
+pub fn spend_limit_message(name: &str, agent_id: &str, why: &str, all: bool) -> String {
+    if all {
+        format!(
+            "[codex-teams] {why}. No worker runs any more (the last was {name}, {agent_id}). Finalize with what the team has: call team_finalize with a summary of what is done and what is not."
+        )
+    } else {
+        format!(
+            "[codex-teams] worker {name} ({agent_id}): {why}. Its claimed tasks are back on the board; split them smaller or finish without them."
+        )
+    }
+}
+
 /// The brief of a replacement worker: the original, plus why it is there.
 pub fn replacement_brief(brief: &str, old_name: &str, why: &str) -> String {
     let why: String = why.chars().take(300).collect();

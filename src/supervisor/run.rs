@@ -287,6 +287,9 @@ impl Session {
                 _ = sighup.recv() => break Ending::Interrupted("SIGHUP", 1),
             }
             let view = self.supervisor.view(team_id);
+            if let Some((spent, total)) = view.budget_spent {
+                break Ending::Stop(StopReason::BudgetSpent { spent, total });
+            }
             if let Some(why) = view.lead_failed {
                 break Ending::LeadFailed(why);
             }

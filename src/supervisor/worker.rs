@@ -16,7 +16,7 @@ use super::events::{ExecEvent, ItemKind, Usage, UsageMeter};
 use super::process::{self, Pgid, SpawnSpec};
 
 /// Everything needed to run one turn.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TurnSpec {
     pub team_id: String,
     pub agent_id: String,
@@ -40,6 +40,9 @@ pub struct TurnSpec {
     pub rollout: super::rollout::RolloutTail,
     /// The prompt, written to codex's stdin (the args end in `-`).
     pub stdin: String,
+    /// The metering proxy's route for this turn, when its provider is metered there: what
+    /// it recorded replaces the rollout's count. Dropped with the spec, closing the route.
+    pub metered: Option<super::meter::MeterTurn>,
 }
 
 /// Usage read from the rollout during a turn, shared by the poller and the event pump.
@@ -78,7 +81,14 @@ fn minus(a: Usage, b: Usage) -> Usage {
     }
 }
 
-async fn record(hub: &Arc<TeamHub>, team: &str, agent: &str, u: Usage, what: &'static str) {
+/// Writes one piece of an agent's usage to the store and the log; `what` names the source.
+pub(crate) async fn record(
+    hub: &Arc<TeamHub>,
+    team: &str,
+    agent: &str,
+    u: Usage,
+    what: &'static str,
+) {
     if u.input_tokens == 0 && u.output_tokens == 0 && u.cached_input_tokens == 0 {
         return;
     }
@@ -162,6 +172,7 @@ pub async fn run_turn(
     tracing::info!(target: "codex_teams::supervisor", event = "turn.started", team_id = %team, agent_id = %agent, pgid = pgid.0);
     let mut lines = child.take_stdout();
     let mut meter = spec.meter;
+    let before = meter.totals();
     let metered = Arc::new(std::sync::Mutex::new(Metered {
         tail: spec.rollout,
         recorded: Usage::default(),
@@ -231,7 +242,11 @@ pub async fn run_turn(
                         let mut g = metered.lock().unwrap_or_else(|p| p.into_inner());
                         g.done = true;
                         let new = g.drain();
-                        (new, g.recorded)
+                        let recorded = match &spec.metered {
+                            Some(m) => m.recorded(),
+                            None => g.recorded,
+                        };
+                        (new, recorded)
                     };
                     for u in new {
                         record(&hub, &team, &agent, u, "rollout").await;
@@ -297,10 +312,14 @@ pub async fn run_turn(
     for u in new {
         record(&hub, &spec.team_id, &spec.agent_id, u, "rollout").await;
     }
-    if !out.completed
-        && let Some(total) = last_total
-    {
-        out.totals = total;
+    if !out.completed {
+        if let Some(m) = &spec.metered {
+            // The proxy saw every response of the killed turn, the last one included.
+            out.totals = before;
+            out.totals += m.recorded();
+        } else if let Some(total) = last_total {
+            out.totals = total;
+        }
     }
     if !out.ok() {
         let base = out.failure.take().unwrap_or_else(|| {

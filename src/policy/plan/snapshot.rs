@@ -7,6 +7,7 @@ use codex_teams_store::TaskStatus;
 
 use crate::policy::fanout::TaskSize;
 use crate::policy::profile::Profile;
+use crate::policy::spend::Limit;
 
 /// Where an agent is, as far as the supervising process knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,4 +109,7 @@ pub struct Snapshot<'a> {
     pub ready: Vec<TaskView>,
     /// Tokens the whole team spent so far.
     pub spent: u64,
+    /// The metering proxy stopped the team's workers or the run (their share or the whole
+    /// budget is spent): no new worker is admitted.
+    pub spend_limit: Option<Limit>,
 }

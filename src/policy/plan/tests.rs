@@ -112,6 +112,7 @@ pub(super) fn base(profile: &Profile) -> Snapshot<'_> {
         tasks: Vec::new(),
         ready: Vec::new(),
         spent: 0,
+        spend_limit: None,
     }
 }
 
@@ -274,4 +275,54 @@ fn a_new_spawn_is_checked_against_idle_workers_and_the_budget() {
     assert!(check.decision.is_none(), "the budget answers first");
     assert!(matches!(&check.admission, Admission::Refuse(w) if w.starts_with("spawn refused")));
     assert_eq!(check.running, 1);
+}
+
+/// The metering proxy's limits stop the turns they concern, and no worker is admitted after.
+#[test]
+fn spend_limits_stop_turns_and_new_spawns() {
+    let profile = Profile::load("default").unwrap();
+    let mut s = base(&profile);
+    workers(&mut s, 3, Phase::Running);
+    find(&mut s, "w3").phase = Phase::Idle;
+    let stops = |s: &Snapshot<'_>, limit| -> Vec<String> {
+        stops_for_limit(s, "w1", limit).iter().map(brief).collect()
+    };
+    let cap = Limit::TurnCap { spent: 9, max: 8 };
+    assert_eq!(stops(&s, cap), ["stop w1 turn_over_limit"]);
+    let share = Limit::WorkersShare {
+        spent: 9,
+        share: 8,
+        total: 10,
+    };
+    assert_eq!(
+        stops(&s, share),
+        ["stop w1 budget_spent", "stop w2 budget_spent"]
+    );
+    let run = Limit::RunBudget {
+        spent: 10,
+        total: 10,
+    };
+    assert_eq!(
+        stops(&s, run),
+        [
+            "stop L budget_spent",
+            "stop w1 budget_spent",
+            "stop w2 budget_spent"
+        ]
+    );
+
+    s.agents.push(agent("new", "implementer", Phase::Queued, 9));
+    s.spend_limit = Some(share);
+    let check = admit_new_spawn(&s, "new");
+    assert!(
+        matches!(&check.admission, Admission::Refuse(w) if w.starts_with("spawn refused: workers stopped")),
+        "{check:?}"
+    );
+    // Two running workers reserve two turns: 2M - 150K - 2 x 60K leaves room for this one at
+    // 1.67M spent, not at 1.69M.
+    s.spend_limit = None;
+    s.spent = 1_670_000;
+    assert!(admit_new_spawn(&s, "new").decision.is_some());
+    s.spent = 1_690_000;
+    assert!(admit_new_spawn(&s, "new").decision.is_none());
 }

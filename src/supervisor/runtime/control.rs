@@ -98,6 +98,7 @@ impl Supervisor {
             tasks: read.tasks.iter().map(task_view).collect(),
             ready: read.ready.iter().map(task_view).collect(),
             spent: read.spent,
+            spend_limit: team.and_then(|t| t.spend_limit),
         }
     }
 }

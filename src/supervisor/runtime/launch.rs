@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::super::command::{ExecCommand, SandboxMode, TOKEN_ENV, TeamEndpoint};
 use super::super::events::UsageMeter;
+use super::super::meter::Meter;
 use super::super::model::{self, ModelInputs};
 use super::super::process;
 use super::super::prompts;
@@ -167,6 +168,7 @@ impl Supervisor {
     ) -> anyhow::Result<Option<(TurnSpec, String)>> {
         let addr = self.http_addr().await?;
         self.ensure_token(agent_id).await?;
+        let metering = self.metering_for(agent_id).await?;
         let st = self.lock();
         let a = st
             .agents
@@ -177,7 +179,7 @@ impl Supervisor {
             return Ok(None);
         };
         let url = codex_teams_mcp::http::agent_url(addr, agent_id);
-        let spec = self.turn_spec(a, team.cwd.clone(), url, kind)?;
+        let spec = self.turn_spec(a, team.cwd.clone(), url, kind, metering)?;
         Ok(Some((spec, a.team_id.clone())))
     }
 
@@ -189,9 +191,11 @@ impl Supervisor {
         cwd: PathBuf,
         url: String,
         kind: &TurnKind,
+        metering: Option<(&Meter, u64)>,
     ) -> anyhow::Result<TurnSpec> {
         let agent_id = a.agent_id.as_str();
-        let cmd = self.command_for(a, cwd, url)?;
+        let mut cmd = self.command_for(a, cwd, url)?;
+        let metered = self.route_through_meter(a, &mut cmd, metering);
         let (args, stdin) = match kind {
             TurnKind::First(prompt) => cmd.start_args_stdin(prompt)?,
             TurnKind::Resume(msg) => {
@@ -204,6 +208,13 @@ impl Supervisor {
         // Workers run with the supervisor's environment, so the same Codex home.
         let codex_home = self.opts.codex_home.clone().or_else(model::codex_home);
         let (meter, rollout) = match (kind, a.thread_id.as_deref()) {
+            // The proxy meters this turn exactly; the rollout would count it twice.
+            (TurnKind::Resume(_), _) if metered.is_some() => {
+                (UsageMeter::resume_from(a.totals), RolloutTail::new(None))
+            }
+            (TurnKind::First(_), _) if metered.is_some() => {
+                (UsageMeter::new(), RolloutTail::new(None))
+            }
             (TurnKind::Resume(_), Some(th)) => (
                 UsageMeter::resume_from(a.totals),
                 RolloutTail::resuming(codex_home.as_deref(), th),
@@ -240,6 +251,7 @@ impl Supervisor {
             grace: self.opts.grace,
             rollout,
             stdin,
+            metered,
         })
     }
 

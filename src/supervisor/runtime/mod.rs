@@ -14,6 +14,7 @@ mod hooks;
 mod launch;
 mod lifecycle;
 mod mcp;
+mod metering;
 mod outcome;
 mod state;
 mod stop;
@@ -38,12 +39,14 @@ pub use self::state::TeamView;
 use self::state::{Identity, State, TeamRt, TurnKind};
 use super::events::Usage;
 use super::home::TeamsHome;
+use super::meter::Meter;
 use super::model::RoleOverride;
 use super::process::Pgid;
 use super::slots::WorkerSlots;
 use crate::policy::Profile;
 pub use crate::policy::plan::{MAX_REPLACEMENTS, Phase};
 use crate::policy::roles::Sandbox;
+use crate::policy::spend::Limit;
 
 /// Environment variable naming the agent on every child (for `/proc` lookups and tests).
 pub const AGENT_ENV: &str = "CODEX_TEAMS_AGENT_ID";
@@ -94,6 +97,8 @@ pub struct Supervisor {
     /// The bus's address, once its HTTP server is started (the server itself is in `http`).
     http_addr: OnceCell<SocketAddr>,
     http: Mutex<Option<HttpServer>>,
+    /// The metering proxy every child's model requests pass (started on first use).
+    meter: OnceCell<Meter>,
     state: Mutex<State>,
     kick: Notify,
     sync_store: Mutex<Option<Store>>,
@@ -175,6 +180,7 @@ impl Supervisor {
             hub: OnceLock::new(),
             http_addr: OnceCell::new(),
             http: Mutex::new(None),
+            meter: OnceCell::new(),
             state: Mutex::new(State::default()),
             kick: Notify::new(),
             sync_store: Mutex::new(None),
@@ -311,6 +317,9 @@ impl Supervisor {
             v.quiet_since = t.quiet_since;
             v.lead_failed = t.lead_failed.clone();
             v.board_done_nudged = t.board_done_nudged;
+            if let Some(Limit::RunBudget { spent, total }) = t.spend_limit {
+                v.budget_spent = Some((spent, total));
+            }
         }
         for a in st.agents.values().filter(|a| a.team_id == team_id) {
             if a.is_lead() {

@@ -9,6 +9,7 @@ use super::super::events::Usage;
 use super::super::process::Pgid;
 use crate::policy::plan::{AgentView, Phase};
 use crate::policy::roles::LEAD;
+use crate::policy::spend::Limit;
 
 /// The prompt a turn starts with: a new thread, or a resume of the agent's thread.
 #[derive(Debug, Clone)]
@@ -132,6 +133,9 @@ pub(super) struct TeamRt {
     /// Replacement workers spawned for failed ones, bounded by
     /// [`crate::policy::plan::MAX_REPLACEMENTS`].
     pub(super) replacements: u32,
+    /// The metering proxy stopped the team's workers (their share is spent) or the run
+    /// (the whole budget is): no new worker turns.
+    pub(super) spend_limit: Option<Limit>,
 }
 
 impl TeamRt {
@@ -147,6 +151,7 @@ impl TeamRt {
             stopping: false,
             lead_failed: None,
             replacements: 0,
+            spend_limit: None,
         }
     }
 }
@@ -213,4 +218,6 @@ pub struct TeamView {
     pub quiet_since: Option<Instant>,
     /// Whether the lead was already told the board is done.
     pub board_done_nudged: bool,
+    /// The whole token budget is spent (the lead's own request was refused): the run ends.
+    pub budget_spent: Option<(u64, u64)>,
 }

@@ -1,0 +1,223 @@
+//! The HTTP side of the meter: `/m/{key}/{*rest}` forwards to the route's upstream with the
+//! same method, headers and body, and streams the answer back while scanning it for usage.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+
+use super::scan::{BodyKind, UsageScan};
+use super::{Inner, Route};
+use crate::policy::spend::{self, Limit};
+
+/// Requests larger than this are refused (a codex request is a few hundred KB at most).
+const MAX_REQUEST: usize = 64 << 20;
+
+pub(super) fn router(inner: Arc<Inner>) -> Router {
+    Router::new()
+        .route("/m/{key}/{*rest}", axum::routing::any(forward))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST))
+        .with_state(inner)
+}
+
+/// Hop-by-hop and framing headers are not forwarded; the rest (credentials included) is.
+fn forwardable(name: &HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "host"
+            | "content-length"
+            | "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "accept-encoding"
+    )
+}
+
+fn error(status: StatusCode, kind: &str, message: String) -> Response {
+    let body = serde_json::json!({ "error": { "message": message, "type": kind, "code": kind } });
+    (status, axum::Json(body)).into_response()
+}
+
+fn refused(limit: Limit) -> Response {
+    // 400, not 429/5xx: codex retries those, and the limit will not go away.
+    error(
+        StatusCode::BAD_REQUEST,
+        "codex_teams_budget",
+        format!("codex-teams refused this model request: {limit}"),
+    )
+}
+
+/// `scheme://host[:port]` of a base URL.
+fn origin(base: &str) -> &str {
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let host_end = rest.find('/').unwrap_or(rest.len());
+            &base[..scheme.len() + 3 + host_end]
+        }
+        None => base,
+    }
+}
+
+/// Gives back a request's reservation however its response ends.
+struct Reservation {
+    inner: Arc<Inner>,
+    team_id: String,
+    estimate: u64,
+    held: bool,
+}
+
+impl Reservation {
+    fn release(&mut self) {
+        if std::mem::take(&mut self.held) {
+            self.inner.release(&self.team_id, self.estimate);
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+struct Pump {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+    scan: UsageScan,
+    route: Arc<Route>,
+    reservation: Reservation,
+    ended: bool,
+}
+
+async fn forward(
+    State(inner): State<Arc<Inner>>,
+    Path((key, rest)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let route = inner
+        .routes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .cloned();
+    let Some(route) = route else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "codex_teams_no_route",
+            "no such metered turn (it ended, or the address is wrong)".into(),
+        );
+    };
+    let estimate = spend::estimate_request(body.len());
+    if let Err(limit) = inner.admit(&route, estimate) {
+        tracing::info!(target: "codex_teams::meter", event = "meter.refused", team_id = %route.team_id, agent_id = %route.agent_id, estimate, limit = %limit);
+        return refused(limit);
+    }
+    let reservation = Reservation {
+        inner: inner.clone(),
+        team_id: route.team_id.clone(),
+        estimate,
+        held: true,
+    };
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let url = format!("{}/{rest}{query}", origin(&route.upstream.base_url));
+    let mut req = inner.client.request(method, &url).body(body);
+    for (name, value) in headers.iter().filter(|(n, _)| forwardable(n)) {
+        req = req.header(name, value);
+    }
+    req = req.header(header::ACCEPT_ENCODING, "identity");
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(target: "codex_teams::meter", event = "meter.upstream_error", team_id = %route.team_id, agent_id = %route.agent_id, upstream = %origin(&route.upstream.base_url), error = %e);
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "codex_teams_upstream",
+                format!(
+                    "codex-teams metering proxy could not reach the provider at {}: {e}",
+                    origin(&route.upstream.base_url)
+                ),
+            );
+        }
+    };
+    let status = resp.status();
+    let kind = BodyKind::of(
+        resp.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut out = Response::builder().status(status.as_u16());
+    for (name, value) in resp.headers().iter().filter(|(n, _)| forwardable(n)) {
+        out = out.header(name, value);
+    }
+    let pump = Pump {
+        body: resp.bytes_stream().boxed(),
+        scan: UsageScan::new(kind),
+        route,
+        reservation,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(pump, |mut p| async move {
+        if p.ended {
+            return None;
+        }
+        match p.body.next().await {
+            Some(Ok(chunk)) => {
+                if let Some(u) = p.scan.feed(&chunk) {
+                    p.reservation.release();
+                    p.inner().settle(&p.route, u).await;
+                }
+                Some((Ok(chunk), p))
+            }
+            Some(Err(e)) => {
+                p.ended = true;
+                Some((Err(e), p))
+            }
+            None => {
+                if let Some(u) = p.scan.finish() {
+                    p.reservation.release();
+                    p.inner().settle(&p.route, u).await;
+                }
+                None
+            }
+        }
+    });
+    out.body(Body::from_stream(stream)).unwrap_or_else(|e| {
+        error(
+            StatusCode::BAD_GATEWAY,
+            "codex_teams_upstream",
+            e.to_string(),
+        )
+    })
+}
+
+impl Pump {
+    fn inner(&self) -> Arc<Inner> {
+        self.reservation.inner.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_and_headers() {
+        assert_eq!(origin("http://127.0.0.1:9/v1"), "http://127.0.0.1:9");
+        assert_eq!(origin("https://h.example/a/b"), "https://h.example");
+        assert_eq!(origin("https://h.example"), "https://h.example");
+        assert!(forwardable(&header::AUTHORIZATION));
+        assert!(!forwardable(&header::HOST));
+        assert!(!forwardable(&header::ACCEPT_ENCODING));
+    }
+}
