@@ -30,7 +30,7 @@ pub use http::{HttpLimits, HttpServer, serve_http, serve_http_with};
 pub use hub::{
     Caller, HubOptions, MintedAgent, TeamHub, register_agent, rotate_agent_token, start_team,
 };
-pub use runtime::{NoopRuntime, Runtime, SpawnRequest};
+pub use runtime::{NoopRuntime, Runtime, RuntimeFuture, SpawnRequest};
 pub use server::TeamServer;
 pub use stdio::serve_stdio;
 pub use tool_names::{LEAD_ONLY_TOOLS, TOOL_NAMES};

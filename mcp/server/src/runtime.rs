@@ -2,7 +2,14 @@
 //!
 //! The MCP layer only records in the store and asks; the supervisor implements [`Runtime`]
 //! with real `codex exec` children. Calls must return at once (they run inside tool calls,
-//! which must answer well before Codex's tool timeout).
+//! which must answer well before Codex's tool timeout); the ones that read the store are
+//! async, so they never block a runtime thread on SQLite.
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// What an async [`Runtime`] call returns (a boxed future, so the trait stays object-safe).
+pub type RuntimeFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Whoever owns worker processes (the supervisor) implements this; the MCP layer only
 /// records and asks.
@@ -10,7 +17,7 @@ pub trait Runtime: Send + Sync + 'static {
     /// A spawn was recorded (the agent row exists, state `Pending`): start it soon, return at
     /// once. An `Err` refuses the spawn; the agent is then marked `Failed` and the lead gets
     /// the message.
-    fn spawn(&self, req: SpawnRequest) -> Result<(), String>;
+    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>>;
     /// Something arrived for this agent (a message, a new ready task): resume it if it is
     /// idle. Called after the store committed, possibly more than once per arrival.
     fn wake(&self, team_id: &str, agent_id: &str);
@@ -18,16 +25,18 @@ pub trait Runtime: Send + Sync + 'static {
     fn finalized(&self, team_id: &str);
     /// A team and its lead were created by `team_start` (stdio sessions); a supervisor that
     /// serves worker endpoints lazily starts them here. Default: nothing.
-    fn team_started(&self, team_id: &str, lead_agent_id: &str) {
+    fn team_started<'a>(
+        &'a self,
+        team_id: &'a str,
+        lead_agent_id: &'a str,
+    ) -> RuntimeFuture<'a, ()> {
         let _ = (team_id, lead_agent_id);
+        Box::pin(async {})
     }
     /// The lead's session is over (stdin closed, or SIGINT/SIGTERM/SIGHUP): stop the
     /// workers of every unfinished team and record that, so `status` is true and
     /// `codex-teams resume` can continue. Awaited before the process exits. Default: nothing.
-    fn session_ended(
-        &self,
-        why: &'static str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+    fn session_ended(&self, why: &'static str) -> RuntimeFuture<'_, ()> {
         let _ = why;
         Box::pin(async {})
     }
@@ -72,8 +81,8 @@ pub struct SpawnRequest {
 pub struct NoopRuntime;
 
 impl Runtime for NoopRuntime {
-    fn spawn(&self, _req: SpawnRequest) -> Result<(), String> {
-        Ok(())
+    fn spawn(&self, _req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
     }
     fn wake(&self, _team_id: &str, _agent_id: &str) {}
     fn finalized(&self, _team_id: &str) {}

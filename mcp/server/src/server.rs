@@ -337,7 +337,10 @@ impl TeamServer {
         let (team, minted) = self.hub.start_team(new, "lead").await?;
         let me = Caller::of(&minted.agent);
         *lead.lock().unwrap_or_else(|p| p.into_inner()) = Some(me.clone());
-        self.hub.runtime.team_started(&team.team_id, &me.agent_id);
+        self.hub
+            .runtime
+            .team_started(&team.team_id, &me.agent_id)
+            .await;
         tracing::info!(
             target: EVENT_TARGET,
             event = "team.started",
@@ -529,7 +532,7 @@ impl TeamServer {
             token: minted.token,
             model,
         };
-        if let Err(why) = self.hub.runtime.spawn(req) {
+        if let Err(why) = self.hub.runtime.spawn(req).await {
             let (t, id) = (agent.team_id.clone(), agent.agent_id.clone());
             let _ = self
                 .hub

@@ -2,7 +2,7 @@
 //! the policy (see [`crate::policy::plan::admit_new_spawn`]).
 
 use codex_teams_mcp::SpawnRequest;
-use codex_teams_store::{Store, TaskFilter};
+use codex_teams_store::TaskFilter;
 
 use super::Supervisor;
 use super::control::BoardRead;
@@ -12,21 +12,11 @@ use crate::policy::plan::{self, Phase};
 use crate::policy::roles::LEAD;
 
 impl Supervisor {
-    pub(super) fn sync_store<T>(
-        &self,
-        f: impl FnOnce(&Store) -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
-        let mut guard = self.sync_store.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some(Store::open(&self.opts.store_path)?);
-        }
-        f(guard.as_ref().expect("just opened"))
-    }
-
     /// The policy's answer to a spawn just registered as queued.
-    fn admission(&self, team_id: &str, agent_id: &str) -> anyhow::Result<Admission> {
+    async fn admission(&self, team_id: &str, agent_id: &str) -> anyhow::Result<Admission> {
         let t = team_id.to_string();
-        let read = self.sync_store(|s| {
+        let hub = self.hub()?;
+        let read = hub.with_store(move |s| {
             let usage = s.team_usage(&t)?;
             Ok(BoardRead {
                 tasks: s.list_tasks(&t, &TaskFilter::default())?,
@@ -34,7 +24,8 @@ impl Supervisor {
                 spent: (usage.input_tokens + usage.output_tokens).max(0) as u64,
                 ..BoardRead::default()
             })
-        })?;
+        });
+        let read = read.await?;
         let st = self.lock();
         let check = plan::admit_new_spawn(&self.snapshot(&st, team_id, &read), agent_id);
         if let Some(d) = &check.decision {
@@ -44,12 +35,15 @@ impl Supervisor {
         Ok(check.admission)
     }
 
-    fn ensure_team_known(&self, team_id: &str) -> anyhow::Result<()> {
+    async fn ensure_team_known(&self, team_id: &str) -> anyhow::Result<()> {
         if self.lock().teams.contains_key(team_id) {
             return Ok(());
         }
         let t = team_id.to_string();
-        let (team, agents) = self.sync_store(|s| Ok((s.team(&t)?, s.list_agents(&t)?)))?;
+        let (team, agents) = self
+            .hub()?
+            .with_store(move |s| Ok((s.team(&t)?, s.list_agents(&t)?)))
+            .await?;
         let lead = agents
             .iter()
             .find(|a| a.role == LEAD)
@@ -60,8 +54,9 @@ impl Supervisor {
 
     /// Registers the spawn as queued and asks the policy: it starts now, waits for the
     /// control loop, or is refused (and forgotten) with the reason.
-    pub(super) fn spawn_inner(&self, req: SpawnRequest) -> Result<(), String> {
+    pub(super) async fn spawn_inner(&self, req: SpawnRequest) -> Result<(), String> {
         self.ensure_team_known(&req.team_id)
+            .await
             .map_err(|e| format!("{e:#}"))?;
         {
             let mut st = self.lock();
@@ -82,7 +77,7 @@ impl Supervisor {
             };
             st.insert_agent(id, Some(req.token.clone()), Phase::Queued);
         }
-        match self.admission(&req.team_id, &req.agent_id) {
+        match self.admission(&req.team_id, &req.agent_id).await {
             Ok(Admission::Allow) => {
                 self.launch_first(&req.agent_id);
                 Ok(())

@@ -2,18 +2,20 @@
 
 use std::time::Instant;
 
-use codex_teams_mcp::{Runtime, SpawnRequest};
+use codex_teams_mcp::{Runtime, RuntimeFuture, SpawnRequest};
 
 use super::Supervisor;
 
 impl Runtime for Supervisor {
-    fn spawn(&self, req: SpawnRequest) -> Result<(), String> {
-        let (team, agent) = (req.team_id.clone(), req.agent_id.clone());
-        let r = self.spawn_inner(req);
-        if let Err(why) = &r {
-            tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team, agent_id = %agent, reason = %why);
-        }
-        r
+    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let (team, agent) = (req.team_id.clone(), req.agent_id.clone());
+            let r = self.spawn_inner(req).await;
+            if let Err(why) = &r {
+                tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team, agent_id = %agent, reason = %why);
+            }
+            r
+        })
     }
 
     fn wake(&self, team_id: &str, agent_id: &str) {
@@ -40,21 +42,28 @@ impl Runtime for Supervisor {
         self.kick();
     }
 
-    fn team_started(&self, team_id: &str, lead_agent_id: &str) {
-        let t = team_id.to_string();
-        if let Ok((team, _)) = self.sync_store(|s| Ok((s.team(&t)?, ()))) {
-            self.adopt_team(team_id, &team.goal, &team.cwd, Some(lead_agent_id));
-        }
-        // Another supervisor's start-up sweep must see this team as alive.
-        if let Err(e) = self.opts.home.claim_owner(team_id) {
-            tracing::warn!(target: "codex_teams::supervisor", event = "owner.claim_error", team_id = %team_id, error = %format!("{e:#}"));
-        }
+    fn team_started<'a>(
+        &'a self,
+        team_id: &'a str,
+        lead_agent_id: &'a str,
+    ) -> RuntimeFuture<'a, ()> {
+        Box::pin(async move {
+            let t = team_id.to_string();
+            if let Ok(hub) = self.hub()
+                && let Ok(team) = hub.with_store(move |s| s.team(&t)).await
+            {
+                self.adopt_team(team_id, &team.goal, &team.cwd, Some(lead_agent_id));
+            }
+            // Another supervisor's start-up sweep must see this team as alive.
+            let (home, t) = (self.opts.home.clone(), team_id.to_string());
+            let claimed = tokio::task::spawn_blocking(move || home.claim_owner(&t)).await;
+            if let Ok(Err(e)) = claimed {
+                tracing::warn!(target: "codex_teams::supervisor", event = "owner.claim_error", team_id = %team_id, error = %format!("{e:#}"));
+            }
+        })
     }
 
-    fn session_ended(
-        &self,
-        why: &'static str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+    fn session_ended(&self, why: &'static str) -> RuntimeFuture<'_, ()> {
         Box::pin(self.end_session(why))
     }
 

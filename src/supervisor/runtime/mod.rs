@@ -101,7 +101,6 @@ pub struct Supervisor {
     meter: OnceCell<Meter>,
     state: Mutex<State>,
     kick: Notify,
-    sync_store: Mutex<Option<Store>>,
     /// A ticker task is running (it exits when no team is left to tick).
     ticker: AtomicBool,
     /// Stops the ticker and tells owned tasks the process is shutting down.
@@ -183,7 +182,6 @@ impl Supervisor {
             meter: OnceCell::new(),
             state: Mutex::new(State::default()),
             kick: Notify::new(),
-            sync_store: Mutex::new(None),
             ticker: AtomicBool::new(false),
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),

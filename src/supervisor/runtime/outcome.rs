@@ -233,7 +233,7 @@ impl Supervisor {
             token: minted.token,
             model: dead.lead_model,
         };
-        if let Err(e) = self.spawn_inner(req) {
+        if let Err(e) = self.spawn_inner(req).await {
             let t = team_id.to_string();
             let _ = hub
                 .with_store(move |s| s.set_agent_state(&t, &new_id, AgentState::Failed, None, None))

@@ -150,6 +150,7 @@ async fn lead_hears_when_a_waiting_spawn_is_refused() {
             model: None,
         },
     )
+    .await
     .expect("the spawn waits rather than being refused");
     sup.tick().await.unwrap();
     assert_eq!(sup.view(&team.team_id).workers.get("queued"), Some(&1));

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use codex_teams_mcp::{
-    HttpServer, HubOptions, MintedAgent, Runtime, SpawnRequest, TeamHub, serve_http,
+    HttpServer, HubOptions, MintedAgent, Runtime, RuntimeFuture, SpawnRequest, TeamHub, serve_http,
 };
 use codex_teams_store::{NewAgent, NewTeam, Store, TaskFilter, Team};
 use rmcp::model::{CallToolRequestParams, ClientConfig, ErrorData, RequestMetaObject};
@@ -28,12 +28,14 @@ pub struct RecordingRuntime {
 }
 
 impl Runtime for RecordingRuntime {
-    fn spawn(&self, req: SpawnRequest) -> Result<(), String> {
-        if self.refuse.load(Ordering::SeqCst) {
-            return Err("all 6 worker slots are taken".into());
-        }
-        self.spawns.lock().unwrap().push(req);
-        Ok(())
+    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>> {
+        let r = if self.refuse.load(Ordering::SeqCst) {
+            Err("all 6 worker slots are taken".into())
+        } else {
+            self.spawns.lock().unwrap().push(req);
+            Ok(())
+        };
+        Box::pin(std::future::ready(r))
     }
     fn wake(&self, team_id: &str, agent_id: &str) {
         self.wakes
