@@ -16,7 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use super::process::Pgid;
+use super::procfs::Pgid;
 
 /// The watcher loop. Only digit-only group ids are accepted, so nothing read from the pipe
 /// can reach `eval` as code.

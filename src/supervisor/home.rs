@@ -72,12 +72,10 @@ impl TeamsHome {
             return Some(pid);
         }
         match words.next().and_then(|w| w.parse::<u64>().ok()) {
-            Some(start) => (super::process::start_time(pid) == Some(start)).then_some(pid),
+            Some(start) => (super::procfs::start_time(pid) == Some(start)).then_some(pid),
             None => {
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-                String::from_utf8_lossy(&cmdline)
-                    .contains("codex-teams")
-                    .then_some(pid)
+                let cmdline = super::procfs::cmdline(pid)?;
+                cmdline.contains("codex-teams").then_some(pid)
             }
         }
     }
@@ -95,7 +93,7 @@ impl TeamsHome {
         let dir = path.parent().expect("owner file has a parent");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let me = std::process::id() as i32;
-        let start = super::process::start_time(me).unwrap_or(0);
+        let start = super::procfs::start_time(me).unwrap_or(0);
         std::fs::write(&path, format!("{me} {start}\n"))
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())

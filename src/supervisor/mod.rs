@@ -11,6 +11,7 @@ pub mod isolation;
 pub mod meter;
 pub mod model;
 pub mod process;
+pub mod procfs;
 pub mod progress;
 pub mod prompts;
 pub mod reaper;

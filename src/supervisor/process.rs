@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::guardian::Guardian;
+use super::procfs;
 
 /// Environment variable set on every child (and inherited by its descendants) so that a
 /// sweep can tell our processes from strangers that happen to reuse a group id.
@@ -41,9 +42,7 @@ pub const DEFAULT_STDERR_LIMIT: usize = 64 * 1024;
 const KILL_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(20);
 
-/// A process group id. Newtype so a pid is never passed where a group is meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Pgid(pub i32);
+pub use super::procfs::Pgid;
 
 /// Everything needed to start one supervised child.
 #[derive(Debug, Clone)]
@@ -457,8 +456,8 @@ impl StderrTail {
 /// Live (non-zombie) processes whose process group is `pgid`, read from /proc.
 pub fn group_members(pgid: Pgid) -> Vec<i32> {
     let mut out = Vec::new();
-    for (pid, stat) in proc_stats() {
-        if stat.pgrp == pgid.0 && stat.state != 'Z' && stat.state != 'X' {
+    for (pid, stat) in procfs::stats() {
+        if stat.pgrp == pgid.0 && stat.live() {
             out.push(pid);
         }
     }
@@ -468,11 +467,9 @@ pub fn group_members(pgid: Pgid) -> Vec<i32> {
 /// Live processes whose environment carries `MARKER_ENV=marker`: how tests and `status`
 /// find children of a run regardless of their group.
 pub fn marked_processes(marker: &str) -> Vec<i32> {
-    proc_stats()
+    procfs::stats()
         .into_iter()
-        .filter(|(pid, stat)| {
-            stat.state != 'Z' && stat.state != 'X' && has_marker(*pid, Some(marker))
-        })
+        .filter(|(pid, stat)| stat.live() && has_marker(*pid, Some(marker)))
         .map(|(pid, _)| pid)
         .collect()
 }
@@ -547,7 +544,7 @@ pub async fn sweep(groups: &[Pgid], marker: Option<&str>) -> SweepReport {
             .killed
             .iter()
             .map(|&(_, pid)| pid)
-            .filter(|&pid| is_live(pid) && has_marker(pid, marker))
+            .filter(|&pid| procfs::is_live(pid) && has_marker(pid, marker))
             .collect();
         if left.is_empty() || Instant::now() >= deadline {
             report.survivors = left;
@@ -589,78 +586,9 @@ async fn wait_empty(pgid: Pgid, limit: Duration) -> bool {
     }
 }
 
-struct ProcStat {
-    state: char,
-    pgrp: i32,
-    /// Clock ticks after boot when the process started: with the pid, an identity that a
-    /// reused pid cannot fake.
-    start: u64,
-}
-
-fn proc_stats() -> Vec<(i32, ProcStat)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|entry| {
-        let entry = entry.ok()?;
-        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = read_stat(pid)?;
-        Some((pid, stat))
-    })
-    .collect()
-}
-
-/// Parses `/proc/PID/stat`: `pid (comm) state ppid pgrp ...`; comm may hold spaces and
-/// parentheses, so fields are counted after the last `)`.
-fn read_stat(pid: i32) -> Option<ProcStat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let _ppid = fields.next()?;
-    let pgrp = fields.next()?.parse().ok()?;
-    // Field 22 (starttime) is the 20th after the state.
-    let start = fields.nth(16)?.parse().ok()?;
-    Some(ProcStat { state, pgrp, start })
-}
-
-/// When `pid` started (clock ticks after boot), if it is alive (not a zombie). A pid plus
-/// its start time names one process for good: pids are reused, start times are not.
-pub fn start_time(pid: i32) -> Option<u64> {
-    read_stat(pid)
-        .filter(|s| s.state != 'Z' && s.state != 'X')
-        .map(|s| s.start)
-}
-
-fn is_live(pid: i32) -> bool {
-    read_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
-}
-
-/// The environment block (NUL-separated `K=V`) of every other process we may read: how the
-/// supervisor finds its own descendants that left their process group.
-pub fn other_environs() -> Vec<(i32, Vec<u8>)> {
-    let me = std::process::id() as i32;
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| *pid != me)
-        .filter_map(|pid| Some((pid, std::fs::read(format!("/proc/{pid}/environ")).ok()?)))
-        .collect()
-}
-
+/// Whether `pid`'s environment carries [`MARKER_ENV`] (equal to `marker` when given).
 fn has_marker(pid: i32, marker: Option<&str>) -> bool {
-    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
-    let prefix = format!("{MARKER_ENV}=");
-    environ
-        .split(|&b| b == 0)
-        .any(|var| match var.strip_prefix(prefix.as_bytes()) {
-            Some(value) => marker.is_none_or(|m| value == m.as_bytes()),
-            None => false,
-        })
+    procfs::has_env(pid, MARKER_ENV, marker)
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ fn uuid_like() -> String {
 /// Live pids (other than ours) whose environment has `SUPERVISOR_ENV=tag`.
 pub fn tagged(tag: &str) -> Vec<i32> {
     let needle = format!("{SUPERVISOR_ENV}={tag}");
-    super::process::other_environs()
+    super::procfs::other_environs()
         .into_iter()
         .filter(|(_, env)| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
         .map(|(pid, _)| pid)

@@ -394,7 +394,7 @@ pub fn failure_reason(base: &str, errors: &[String], stderr: &str) -> String {
 pub fn marked_strays() -> Vec<(i32, String, Option<String>)> {
     let marker_prefix = format!("{}=", process::MARKER_ENV);
     let mut out = Vec::new();
-    for (pid, raw) in process::other_environs() {
+    for (pid, raw) in super::procfs::other_environs() {
         let mut marker = None;
         let mut agent = None;
         for kv in raw.split(|b| *b == 0) {
@@ -450,21 +450,10 @@ fn kill_pids(pids: &[i32]) -> usize {
         .filter(|p| kill(Pid::from_raw(**p), Signal::SIGKILL).is_ok())
         .count();
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while pids.iter().any(|p| alive(*p)) && std::time::Instant::now() < deadline {
+    while pids.iter().any(|p| super::procfs::is_live(*p)) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     n
-}
-
-/// Running (not a zombie, not gone).
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
-        })
-        .unwrap_or(false)
 }
 
 #[cfg(test)]
