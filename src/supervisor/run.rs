@@ -23,6 +23,7 @@ use super::slots::MAX_WORKERS;
 use super::summary::{self, Scripted, Summary};
 use crate::policy::budget::{self, Board, RunState, StopReason};
 use crate::policy::roles::Sandbox;
+use crate::policy::spend::Limit;
 use crate::policy::{Profile, roles::LEAD};
 
 /// Options of `codex-teams run`.
@@ -287,7 +288,7 @@ impl Session {
                 _ = sighup.recv() => break Ending::Interrupted("SIGHUP", 1),
             }
             let view = self.supervisor.view(team_id);
-            if let Some((spent, total)) = view.budget_spent {
+            if let Some(Limit::RunBudget { spent, total }) = view.spend_limit {
                 break Ending::Stop(StopReason::BudgetSpent { spent, total });
             }
             if let Some(why) = view.lead_failed {
@@ -337,6 +338,10 @@ impl Session {
                 .quiet_since
                 .is_some_and(|q| q.elapsed() > Duration::from_secs(3))
             {
+                // The workers' share ran out and the lead, told so, did not finalize.
+                if let Some(Limit::WorkersShare { spent, total, .. }) = view.spend_limit {
+                    break Ending::Stop(StopReason::BudgetSpent { spent, total });
+                }
                 break Ending::Stalled;
             }
         };

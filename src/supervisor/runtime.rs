@@ -196,8 +196,9 @@ pub struct TeamView {
     pub quiet_since: Option<Instant>,
     /// Whether the lead was already told the board is done.
     pub board_done_nudged: bool,
-    /// The whole token budget is spent (the lead's own request was refused): the run ends.
-    pub budget_spent: Option<(u64, u64)>,
+    /// The metering proxy stopped the workers (their share is spent) or the run (the whole
+    /// budget is, the lead's own request was refused).
+    pub spend_limit: Option<Limit>,
 }
 
 /// Owns worker processes for every team of this process. See the module docs.
@@ -495,9 +496,7 @@ impl Supervisor {
             v.quiet_since = t.quiet_since;
             v.lead_failed = t.lead_failed.clone();
             v.board_done_nudged = t.board_done_nudged;
-            if let Some(Limit::RunBudget { spent, total }) = t.spend_limit {
-                v.budget_spent = Some((spent, total));
-            }
+            v.spend_limit = t.spend_limit;
         }
         for a in st.agents.values().filter(|a| a.team_id == team_id) {
             if a.is_lead() {
@@ -730,6 +729,7 @@ impl Supervisor {
                 metered,
             )
         };
+        let is_lead = role == LEAD;
         let timeout = (role != LEAD)
             .then(|| Duration::from_secs(self.opts.profile.timeouts.worker_turn_secs));
         let mut env: Vec<(OsString, OsString)> = vec![
@@ -754,6 +754,9 @@ impl Supervisor {
                 grace: self.opts.grace,
                 rollout,
                 stdin,
+                on_response: metered
+                    .is_none()
+                    .then(|| self.rollout_budget_hook(&team_id, agent_id, is_lead)),
                 metered,
             },
             team_id,
@@ -775,6 +778,44 @@ impl Supervisor {
             meter,
             (usage.input_tokens + usage.output_tokens).max(0) as u64,
         )))
+    }
+
+    /// For a turn metered from the rollout (not the proxy): after each response, the same
+    /// limits the proxy applies, checked against the store's count; the first one crossed
+    /// stops the turn (or the workers, or the run).
+    fn rollout_budget_hook(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+        is_lead: bool,
+    ) -> worker::ResponseHook {
+        let (sup, team, agent) = (self.me.clone(), team_id.to_string(), agent_id.to_string());
+        let fired = Arc::new(AtomicBool::new(false));
+        worker::ResponseHook(Arc::new(move |turn_spent| {
+            let (sup, team, agent, fired) =
+                (sup.clone(), team.clone(), agent.clone(), fired.clone());
+            tokio::spawn(async move {
+                let Some(me) = sup.upgrade() else { return };
+                let Ok(hub) = me.hub() else { return };
+                let t = team.clone();
+                let Ok(usage) = hub.with_store(move |s| s.team_usage(&t)).await else {
+                    return;
+                };
+                let ledger = crate::policy::spend::Ledger {
+                    spent: (usage.input_tokens + usage.output_tokens).max(0) as u64,
+                    in_flight: 0,
+                };
+                let turn = crate::policy::spend::Turn {
+                    is_lead,
+                    spent: turn_spent,
+                };
+                if let Some(limit) = crate::policy::spend::crossed(&me.opts.profile, ledger, turn)
+                    && !fired.swap(true, Ordering::SeqCst)
+                {
+                    me.spend_limit(&team, &agent, limit);
+                }
+            });
+        }))
     }
 
     /// The metering proxy ran into a limit for one agent's turn: stop that turn, or every
@@ -930,7 +971,7 @@ impl Supervisor {
 
     async fn turn_ended(&self, agent_id: &str, out: TurnOutcome) {
         let Ok(hub) = self.hub() else { return };
-        let (team_id, stop, is_lead, name, lead_id) = {
+        let (team_id, stop, is_lead, name, lead_id, budget_stop) = {
             let mut st = self.lock();
             let Some(a) = st.agents.get_mut(agent_id) else {
                 return;
@@ -945,12 +986,16 @@ impl Supervisor {
             let stop = a.stop_requested;
             let is_lead = a.is_lead();
             let name = a.name.clone();
-            let lead_id = st.teams.get(&team_id).and_then(|t| t.lead_id.clone());
-            (team_id, stop, is_lead, name, lead_id)
+            let team = st.teams.get(&team_id);
+            let lead_id = team.and_then(|t| t.lead_id.clone());
+            // Stopped because the team's budget ran out, not for anything of its own: a
+            // `resume` with more budget continues it.
+            let budget_stop = team.is_some_and(|t| t.spend_limit.is_some());
+            (team_id, stop, is_lead, name, lead_id, budget_stop)
         };
         let ok = out.completed && out.thread_id.is_some();
         let (state, phase) = if stop {
-            if ok {
+            if ok || (budget_stop && out.thread_id.is_some()) {
                 (AgentState::Idle, Phase::Stopped)
             } else {
                 (AgentState::Stopped, Phase::Stopped)

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use super::scan::{BodyKind, UsageScan};
 use super::{Inner, Route};
-use crate::policy::spend::{self, Limit};
+use crate::policy::spend::Limit;
 
 /// Requests larger than this are refused (a codex request is a few hundred KB at most).
 const MAX_REQUEST: usize = 64 << 20;
@@ -94,6 +94,7 @@ struct Pump {
     scan: UsageScan,
     route: Arc<Route>,
     reservation: Reservation,
+    body_bytes: usize,
     ended: bool,
 }
 
@@ -118,7 +119,8 @@ async fn forward(
             "no such metered turn (it ended, or the address is wrong)".into(),
         );
     };
-    let estimate = spend::estimate_request(body.len());
+    let body_bytes = body.len();
+    let estimate = inner.estimate(body_bytes);
     if let Err(limit) = inner.admit(&route, estimate) {
         tracing::info!(target: "codex_teams::meter", event = "meter.refused", team_id = %route.team_id, agent_id = %route.agent_id, estimate, limit = %limit);
         return refused(limit);
@@ -165,6 +167,7 @@ async fn forward(
         scan: UsageScan::new(kind),
         route,
         reservation,
+        body_bytes,
         ended: false,
     };
     let stream = futures_util::stream::unfold(pump, |mut p| async move {
@@ -175,7 +178,7 @@ async fn forward(
             Some(Ok(chunk)) => {
                 if let Some(u) = p.scan.feed(&chunk) {
                     p.reservation.release();
-                    p.inner().settle(&p.route, u).await;
+                    p.inner().settle(&p.route, u, p.body_bytes).await;
                 }
                 Some((Ok(chunk), p))
             }
@@ -186,7 +189,7 @@ async fn forward(
             None => {
                 if let Some(u) = p.scan.finish() {
                     p.reservation.release();
-                    p.inner().settle(&p.route, u).await;
+                    p.inner().settle(&p.route, u, p.body_bytes).await;
                 }
                 None
             }
