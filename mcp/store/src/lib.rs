@@ -16,6 +16,7 @@ mod decisions;
 mod error;
 mod events;
 pub mod files;
+mod group;
 mod ids;
 mod model;
 pub mod redact;
