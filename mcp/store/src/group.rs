@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::checkpoint::Checkpointer;
 use crate::tx::{is_busy, once, with_retry};
 use crate::{StoreError, StoreResult};
 
@@ -63,7 +64,17 @@ pub(crate) struct Gate {
     /// One connection writes for the whole process: its page cache stays warm from one
     /// group to the next (a connection that sees another one's commit starts cold).
     /// Opened by the first leader; `None` until then or if it could not be opened.
-    writer: Mutex<Option<Connection>>,
+    writer: Mutex<Option<Writer>>,
+}
+
+/// The connection a process writes a file through, and its checkpointer.
+struct Writer {
+    // Field order is drop order: the connection closes before the checkpointer is joined.
+    conn: Connection,
+    /// `None` when the thread could not start: SQLite's automatic checkpoints stay on.
+    checkpoints: Option<Checkpointer>,
+    /// Groups committed since the last nudge.
+    since_nudge: u32,
 }
 
 impl Gate {
@@ -94,8 +105,18 @@ impl Gate {
         if writer.is_none() {
             *writer = open_writer(&self.path).ok();
         }
-        match writer.as_ref() {
-            Some(w) if w.busy_timeout(busy).is_ok() => run_group(w, retries, jobs),
+        match writer.as_mut() {
+            Some(w) if w.conn.busy_timeout(busy).is_ok() => {
+                let results = run_group(&w.conn, retries, jobs);
+                w.since_nudge += 1;
+                if w.since_nudge >= CHECKPOINT_EVERY
+                    && let Some(cp) = &w.checkpoints
+                {
+                    cp.nudge();
+                    w.since_nudge = 0;
+                }
+                results
+            }
             _ => run_group(own, retries, jobs),
         }
     }
@@ -254,12 +275,25 @@ fn together(conn: &Connection, jobs: &[Job]) -> StoreResult<Vec<StoreResult<()>>
     Ok(results)
 }
 
-/// The writer connection: the store's settings (WAL is the file's, set by `Store::open`).
-fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+/// Groups between two checkpoint nudges: about the 1000 WAL pages at which SQLite would
+/// checkpoint by itself, at a handful of pages per group.
+const CHECKPOINT_EVERY: u32 = 100;
+
+/// The writer connection: the store's settings (WAL is the file's, set by `Store::open`),
+/// checkpoints by a [`Checkpointer`] when it starts.
+fn open_writer(path: &Path) -> rusqlite::Result<Writer> {
     let conn = Connection::open(path)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(crate::store::STATEMENT_CACHE);
-    Ok(conn)
+    let checkpoints = Checkpointer::start(path).ok();
+    if checkpoints.is_some() {
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+    }
+    Ok(Writer {
+        conn,
+        checkpoints,
+        since_nudge: 0,
+    })
 }
 
 /// The gate for `path`, shared by every [`crate::Store`] of this process on the same file.

@@ -11,6 +11,7 @@
 pub mod arbitration;
 mod artifacts;
 mod bus;
+mod checkpoint;
 mod codec;
 mod decisions;
 mod error;
