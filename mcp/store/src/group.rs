@@ -4,8 +4,8 @@
 //! A commit costs the same whether it carries one write or ten (the WAL frames of the hot
 //! pages, the lock round trip); `bench bus` showed it to be nearly all of a send. So
 //! writers queue at the file's [`Gate`]; the first one that finds nobody writing becomes
-//! the leader, takes the whole queue and runs every write on its own connection, each in
-//! its own savepoint: a write that fails is rolled back alone and its caller gets its own
+//! the leader, waits a moment for the writers that were busy a moment ago, takes the whole
+//! queue and runs every write on the process's writer connection, each in its own savepoint: a write that fails is rolled back alone and its caller gets its own
 //! error, the others commit. The callers wait until their write is committed, so "a call
 //! that returned is committed" holds as before, and every write's events stay in the same
 //! transaction as its changes. Across processes only SQLite's lock and the retry loop apply.
@@ -75,6 +75,14 @@ struct Writer {
     checkpoints: Option<Checkpointer>,
     /// Groups committed since the last nudge.
     since_nudge: u32,
+    /// Device and inode of the file `conn` opened.
+    file: (u64, u64),
+}
+
+/// Device and inode of the file at `path`.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Gate {
@@ -102,6 +110,13 @@ impl Gate {
         jobs: &[Job],
     ) -> Vec<StoreResult<()>> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // The file at the path was replaced (deleted and made again): write the new one.
+        if writer
+            .as_ref()
+            .is_some_and(|w| Some(w.file) != file_id(&self.path))
+        {
+            *writer = None;
+        }
         if writer.is_none() {
             *writer = open_writer(&self.path).ok();
         }
@@ -283,6 +298,7 @@ const CHECKPOINT_EVERY: u32 = 100;
 /// checkpoints by a [`Checkpointer`] when it starts.
 fn open_writer(path: &Path) -> rusqlite::Result<Writer> {
     let conn = Connection::open(path)?;
+    let file = file_id(path).ok_or(rusqlite::Error::InvalidPath(path.to_path_buf()))?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(crate::store::STATEMENT_CACHE);
     let checkpoints = Checkpointer::start(path).ok();
@@ -293,6 +309,7 @@ fn open_writer(path: &Path) -> rusqlite::Result<Writer> {
         conn,
         checkpoints,
         since_nudge: 0,
+        file,
     })
 }
 
@@ -377,5 +394,29 @@ mod tests {
             )
             .unwrap();
         assert_eq!((rows, odd), ((threads * per / 2) as i64, 0));
+    }
+
+    /// A database deleted and made again at the same path while a store of this process
+    /// still has the old one open: writes go to the new file, not the deleted one.
+    #[test]
+    fn a_replaced_file_gets_the_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let old = crate::Store::open(&path).unwrap();
+        let team = |s: &crate::Store| {
+            s.create_team(crate::NewTeam {
+                goal: "g".into(),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        team(&old);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let new = crate::Store::open(&path).unwrap();
+        team(&new);
+        assert_eq!(new.list_teams().unwrap().len(), 1);
+        drop(old);
     }
 }
