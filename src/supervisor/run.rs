@@ -237,6 +237,8 @@ impl Session {
             None => None,
         };
         let codex_bin = codex_teams_codex_exec::find_codex()?;
+        let launch = codex_teams_codex_exec::resolve_codex(&codex_bin);
+        tracing::info!(target: "codex_teams::supervisor", event = "codex.resolved", found = %codex_bin.display(), program = %launch.program.display(), native = launch.native);
         let store_path = home.store_path();
         let grace = env_ms("CODEX_TEAMS_GRACE_MS").unwrap_or(Duration::from_secs(5));
         let drain = env_ms("CODEX_TEAMS_DRAIN_MS").unwrap_or(Duration::from_secs(15));

@@ -20,7 +20,7 @@ use super::process::{self, Pgid, SpawnSpec};
 pub struct TurnSpec {
     pub team_id: String,
     pub agent_id: String,
-    /// The codex binary.
+    /// The codex binary as found (the npm launcher is replaced by its native binary).
     pub program: std::path::PathBuf,
     /// Arguments from `ExecCommand::start_args` or `resume_args`.
     pub args: Vec<String>,
@@ -161,9 +161,12 @@ pub async fn run_turn(
         totals: spec.meter.totals(),
         ..TurnOutcome::default()
     };
-    let mut sspec = SpawnSpec::new(spec.program.clone(), spec.marker.clone())
+    // The native binary behind the npm launcher, resolved once: no Node parent per worker.
+    let launch = codex_teams_codex_exec::resolve_codex(&spec.program);
+    let mut sspec = SpawnSpec::new(launch.program, spec.marker.clone())
         .args(spec.args.clone())
         .cwd(spec.cwd.clone());
+    sspec.env.extend(launch.env);
     sspec.env.extend(spec.env.iter().cloned());
     sspec.stdin = Some(spec.stdin.clone().into_bytes());
     let mut child = match process::spawn(sspec).await {

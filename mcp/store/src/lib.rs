@@ -11,11 +11,13 @@
 pub mod arbitration;
 mod artifacts;
 mod bus;
+mod checkpoint;
 mod codec;
 mod decisions;
 mod error;
 mod events;
 pub mod files;
+mod group;
 mod ids;
 mod model;
 pub mod redact;
