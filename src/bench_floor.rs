@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use rusqlite::{Connection, params};
+use codex_teams_store::rusqlite::{self, Connection, params};
 use serde::Serialize;
 
 /// Messages per second the engine reached, both shapes.
