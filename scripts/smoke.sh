@@ -60,7 +60,10 @@ python3 - "$summary" "$level" "$lo" "$hi" "$tests_ok" "$scratch/requests.jsonl" 
 import json, sys
 path, level, lo, hi, tests_ok, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6]
 s = json.load(open(path))
-unmatched = sum(1 for line in open(log) if json.loads(line).get("outcome") != "matched")
+reqs = [json.loads(line) for line in open(log) if line.strip()]
+unmatched = sum(1 for r in reqs if r.get("outcome") != "matched")
+served = sum(r.get("input_tokens", 0) + r.get("output_tokens", 0) for r in reqs)
+counted = s["tokens"]["input"] + s["tokens"]["output"]
 agents, peak = s["agents_spawned"], s["peak_threads"]
 checks = [
     (lo <= agents <= hi, f"workers spawned {agents} in band {lo}-{hi}"),
@@ -69,6 +72,8 @@ checks = [
     (s["tasks"]["failed"] == 0 and s["tasks"]["done"] == s["tasks"]["total"], f"tasks {s['tasks']}"),
     (tests_ok, "the repo's own tests pass after the run"),
     (unmatched == 0, f"{unmatched} scripted-model requests matched no rule"),
+    (abs(counted - served) * 50 <= max(served, 1),
+     f"summary tokens {counted} = served {served} (the model's request log) within 2%"),
 ]
 for ok, what in checks:
     print(("ok    " if ok else "FAIL  ") + what, file=sys.stderr)

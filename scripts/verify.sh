@@ -28,5 +28,7 @@ for level in small medium high; do
   passed=$((passed + 1))
 done
 echo "smoke: $passed passed, 0 failed"
+echo "== 20 codex-teams mcp servers on one home (scripts/mcp-load.py, short)"
+python3 scripts/mcp-load.py --bin "$CODEX_TEAMS_BIN" --servers 20 --rounds 3
 echo "== security probes against a live run (scripts/security-check.sh)"
 bash scripts/security-check.sh

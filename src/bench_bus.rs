@@ -49,6 +49,15 @@ pub struct BusReport {
     pub lost: usize,
     /// Deliveries of a message its recipient had already received.
     pub duplicates: usize,
+    /// The same work as bare SQLite statements, one transaction per call as the bus
+    /// commits them (see [`crate::bench_floor`]), measured in this run on this file system.
+    pub floor_msgs_per_sec: f64,
+    /// `msgs_per_sec / floor_msgs_per_sec`.
+    pub floor_ratio: f64,
+    /// The same statements with `batch` sends per transaction: the engine's own speed.
+    pub batched_floor_msgs_per_sec: f64,
+    /// `msgs_per_sec / batched_floor_msgs_per_sec`.
+    pub batched_floor_ratio: f64,
 }
 
 /// How many sends an agent makes between two inbox pulls.
@@ -91,6 +100,10 @@ fn print_text(r: &BusReport) {
         r.p50_ms, r.p99_ms, r.max_ms
     );
     println!("  lost {}, duplicates {}", r.lost, r.duplicates);
+    println!(
+        "  raw SQLite   {:>10.0} msg/s one transaction per call (bus at {:.2}x), {:.0} msg/s batched (bus at {:.2}x)",
+        r.floor_msgs_per_sec, r.floor_ratio, r.batched_floor_msgs_per_sec, r.batched_floor_ratio
+    );
 }
 
 /// Everything the agent threads share.
@@ -143,10 +156,9 @@ impl Shared {
     }
 }
 
-fn measure(messages: usize, agents: usize, batch: usize) -> anyhow::Result<BusReport> {
-    let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let path = dir.path().join("bench-bus.db");
-    let store = Store::open(&path)?;
+/// A fresh store at `path` with one team of `agents` members: its id and theirs.
+fn seed(path: &std::path::Path, agents: usize) -> anyhow::Result<(String, Vec<String>)> {
+    let store = Store::open(path)?;
     let team = store.create_team(NewTeam {
         goal: "bench bus".into(),
         ..Default::default()
@@ -161,11 +173,21 @@ fn measure(messages: usize, agents: usize, batch: usize) -> anyhow::Result<BusRe
             Ok(store.add_agent(&team.team_id, new)?.agent_id)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    drop(store);
+    Ok((team.team_id, ids))
+}
+
+fn measure(messages: usize, agents: usize, batch: usize) -> anyhow::Result<BusReport> {
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let floor_db = dir.path().join("floor.db");
+    let (floor_team, floor_agents) = seed(&floor_db, agents)?;
+    let floor =
+        crate::bench_floor::measure(&floor_db, &floor_team, &floor_agents, messages, batch)?;
+    let path = dir.path().join("bench-bus.db");
+    let (team_id, ids) = seed(&path, agents)?;
 
     let shared = Arc::new(Shared {
         path,
-        team_id: team.team_id,
+        team_id,
         agents: ids,
         start: Barrier::new(agents + 1),
         clock: Instant::now(),
@@ -201,17 +223,22 @@ fn measure(messages: usize, agents: usize, batch: usize) -> anyhow::Result<BusRe
     latencies.sort_unstable();
     let received: usize = stats.iter().map(|s| s.received).sum();
     let ms = |us: u64| us as f64 / 1000.0;
+    let msgs_per_sec = messages as f64 / (elapsed_us as f64 / 1e6);
     Ok(BusReport {
         messages,
         agents,
         batch,
         elapsed_ms: ms(elapsed_us),
-        msgs_per_sec: messages as f64 / (elapsed_us as f64 / 1e6),
+        msgs_per_sec,
         p50_ms: ms(percentile(&latencies, 50.0)),
         p99_ms: ms(percentile(&latencies, 99.0)),
         max_ms: ms(latencies.last().copied().unwrap_or(0)),
         lost: messages.saturating_sub(received),
         duplicates: stats.iter().map(|s| s.duplicates).sum(),
+        floor_msgs_per_sec: floor.per_call_msgs_per_sec,
+        floor_ratio: msgs_per_sec / floor.per_call_msgs_per_sec,
+        batched_floor_msgs_per_sec: floor.batched_msgs_per_sec,
+        batched_floor_ratio: msgs_per_sec / floor.batched_msgs_per_sec,
     })
 }
 
@@ -334,8 +361,16 @@ mod tests {
         let r = measure(300, 3, 16).unwrap();
         assert_eq!((r.lost, r.duplicates), (0, 0));
         assert!(r.msgs_per_sec > 0.0 && r.p50_ms <= r.p99_ms && r.p99_ms <= r.max_ms);
+        assert!(r.floor_msgs_per_sec > 0.0 && r.batched_floor_msgs_per_sec > 0.0);
         let json = serde_json::to_value(&r).unwrap();
-        for key in ["msgs_per_sec", "p50_ms", "p99_ms", "lost", "duplicates"] {
+        for key in [
+            "msgs_per_sec",
+            "p50_ms",
+            "p99_ms",
+            "lost",
+            "duplicates",
+            "floor_ratio",
+        ] {
             assert!(json.get(key).is_some(), "{key} missing from {json}");
         }
     }

@@ -45,6 +45,8 @@ pub enum Command {
 pub enum BenchCommand {
     /// Message-bus throughput and latency through a file database with concurrent agents.
     Bus(crate::bench_bus::BenchBusArgs),
+    /// Per-worker memory and time to first model request: npm launcher vs native codex.
+    Spawn(crate::bench_spawn::BenchSpawnArgs),
 }
 
 /// `codex-teams mcp` with the supervisor attached, so `team_spawn` starts real workers.
@@ -68,6 +70,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
+        Command::Bench(BenchCommand::Spawn(args)) => crate::bench_spawn::run(args),
         Command::Install(args) => crate::install::setup::run(args),
         Command::Uninstall(args) => crate::install::uninstall::run(args),
         Command::CheckConfig(args) => crate::install::check::run(args),

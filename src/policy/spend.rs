@@ -69,11 +69,24 @@ impl fmt::Display for Limit {
 /// Output tokens held for a request on top of its input, before its response says.
 pub const OUTPUT_ALLOWANCE: u64 = 1_000;
 
-/// A request's cost before it is served: its input tokens estimated from the body (about
-/// four bytes of JSON per token; JSON's quoting makes this high rather than low) plus
-/// [`OUTPUT_ALLOWANCE`].
-pub fn estimate_request(body_bytes: usize) -> u64 {
-    (body_bytes as u64).div_ceil(4) + OUTPUT_ALLOWANCE
+/// Tokens per byte of request body before any response has said better: about four bytes
+/// of JSON per token (JSON's quoting makes this high rather than low).
+pub const DEFAULT_TOKENS_PER_BYTE: f64 = 0.25;
+
+/// A request's cost before it is served: its input tokens estimated from the body size at
+/// `tokens_per_byte` (the team's last measured ratio, 2% added for drift, or
+/// [`DEFAULT_TOKENS_PER_BYTE`]) plus [`OUTPUT_ALLOWANCE`].
+pub fn estimate_request(body_bytes: usize, tokens_per_byte: Option<f64>) -> u64 {
+    let ratio = match tokens_per_byte {
+        Some(r) if r.is_finite() && r > 0.0 => (r * 1.02).min(1.0),
+        _ => DEFAULT_TOKENS_PER_BYTE,
+    };
+    (body_bytes as f64 * ratio).ceil() as u64 + OUTPUT_ALLOWANCE
+}
+
+/// The ratio a served request measured, for the next estimate.
+pub fn measured_ratio(body_bytes: usize, input_tokens: u64) -> Option<f64> {
+    (body_bytes >= 1024 && input_tokens > 0).then(|| input_tokens as f64 / body_bytes as f64)
 }
 
 fn share(profile: &Profile) -> u64 {
@@ -264,8 +277,18 @@ mod tests {
 
     #[test]
     fn estimates_and_words() {
-        assert_eq!(estimate_request(0), OUTPUT_ALLOWANCE);
-        assert_eq!(estimate_request(41_500), 10_375 + OUTPUT_ALLOWANCE);
+        assert_eq!(estimate_request(0, None), OUTPUT_ALLOWANCE);
+        assert_eq!(estimate_request(41_500, None), 10_375 + OUTPUT_ALLOWANCE);
+        // A measured 0.2 tokens per byte, plus 2%.
+        let est = estimate_request(40_000, Some(0.2)) - OUTPUT_ALLOWANCE;
+        assert!((8_160..=8_161).contains(&est), "{est}");
+        assert_eq!(
+            estimate_request(40_000, Some(f64::NAN)),
+            10_000 + OUTPUT_ALLOWANCE
+        );
+        assert_eq!(measured_ratio(40_000, 8_000), Some(0.2));
+        assert_eq!(measured_ratio(100, 8_000), None, "too small to measure");
+        assert_eq!(measured_ratio(40_000, 0), None);
         let cap = Limit::TurnCap {
             spent: 14_000,
             max: 15_000,

@@ -535,6 +535,28 @@ mod tests {
         assert!(!joined.contains("openai"), "{joined}");
     }
 
+    /// The user's own provider is kept; only its base URL is pointed at the metering proxy,
+    /// which must be on loopback.
+    #[test]
+    fn a_metered_user_provider_keeps_its_definition() {
+        let mut cmd = full();
+        cmd.model.provider = Some("corp".into());
+        cmd.provider_base_url = Some("http://127.0.0.1:7/m/k/v1".into());
+        let joined = cmd.start_args("p").unwrap().join(" ");
+        for want in [
+            "-c model_provider=\"corp\"",
+            "-c model_providers.corp.base_url=\"http://127.0.0.1:7/m/k/v1\"",
+        ] {
+            assert!(joined.contains(want), "missing {want}: {joined}");
+        }
+        assert!(!joined.contains("model_providers.corp.name"), "{joined}");
+        cmd.provider_base_url = Some("https://proxy.example/v1".into());
+        assert!(matches!(
+            cmd.start_args("p"),
+            Err(CommandError::NotLoopback { .. })
+        ));
+    }
+
     #[test]
     fn minimal_lead_argv_passes_only_what_is_set() {
         let cmd = ExecCommand::new("/r", ModelSettings::default());

@@ -420,6 +420,27 @@ profile = "p"
 model_provider = "azure"
 "#;
 
+    /// The proxy forwards to the base URL of a provider the user defined; built-in or
+    /// undefined providers, and URLs that are not http(s), are not proxied.
+    #[test]
+    fn provider_base_urls_come_from_the_users_config() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join("config.toml"),
+            "# mine\nmodel_provider = \"corp\"\n[model_providers.corp]\nname = \"Corp\"\nbase_url = \"https://llm.corp.example/v1\"\n[model_providers.odd]\nbase_url = \"ftp://x\"\n",
+        )
+        .unwrap();
+        let h = Some(home.path());
+        assert_eq!(
+            provider_base_url(h, "corp").as_deref(),
+            Some("https://llm.corp.example/v1")
+        );
+        assert_eq!(provider_base_url(h, "openai"), None);
+        assert_eq!(provider_base_url(h, "odd"), None);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(provider_base_url(Some(empty.path()), "corp"), None);
+    }
+
     #[test]
     fn precedence_table() {
         // (case, config text, --model, lead model, expected settings, expected source kind)

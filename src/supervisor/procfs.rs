@@ -117,7 +117,8 @@ mod tests {
 
     #[test]
     fn stat_fields_are_counted_after_the_last_parenthesis() {
-        let line = "42 (a (weird) name) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
+        let line =
+            "42 (a (weird) name) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
         let s = parse_stat(line).unwrap();
         assert_eq!((s.state, s.pgrp, s.start), ('S', 77, 123456));
         assert!(s.live());

@@ -62,10 +62,20 @@ pub fn board_done_nudge(done: usize, failed: usize) -> String {
 }
 
 /// Resume prompt after the supervisor restarted while this agent was mid-turn.
-pub fn restart_nudge(pending: usize) -> String {
-    format!(
+/// It names the tasks the agent still holds, so it can go on with them at once instead of
+/// spending a request to find out.
+pub fn restart_nudge(pending: usize, held: &[codex_teams_store::Task]) -> String {
+    let mut out = format!(
         "codex-teams: the supervisor restarted and your last turn was interrupted. Continue your work where it stopped ({pending} unread messages; team_pull_inbox, task_list mine=true), then end your turn."
-    )
+    );
+    for t in held {
+        let what: String = t.description.chars().take(400).collect();
+        out.push_str(&format!(
+            "\nYou hold task {} (version {}): {}. {what}",
+            t.task_id, t.version, t.title
+        ));
+    }
+    out
 }
 
 /// What the supervisor did about a failed worker, for the lead's note.
@@ -152,6 +162,6 @@ mod tests {
         assert!(messages_nudge(1).contains("1 new message."));
         assert!(tasks_nudge(1).contains("on the board for your role"));
         assert!(board_done_nudge(2, 1).contains("task board is done"));
-        assert!(restart_nudge(0).contains("supervisor restarted"));
+        assert!(restart_nudge(0, &[]).contains("supervisor restarted"));
     }
 }

@@ -102,7 +102,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         let session = Session::open(&common, profile, Some(guard), home, false).await?;
         let team_id = team.team_id.clone();
         let t = team_id.clone();
-        let (agents, tokens, usages, pendings) = session
+        let (agents, tokens, usages, (pendings, held)) = session
             .hub
             .with_store(move |s| {
                 s.set_team_status(&t, TeamStatus::Running)?;
@@ -111,6 +111,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
                 let mut tokens = Vec::new();
                 let mut usages = Vec::new();
                 let mut pendings = Vec::new();
+                let mut held = Vec::new();
                 for a in &listed {
                     // Whatever token the dead supervisor handed out is refused from now on.
                     let minted = codex_teams_mcp::rotate_agent_token(s, &t, &a.agent_id)?;
@@ -118,8 +119,14 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
                     tokens.push(minted.token);
                     usages.push(s.agent_usage(&t, &a.agent_id)?);
                     pendings.push(s.pending_count(&t, &a.agent_id)?);
+                    let filter = codex_teams_store::TaskFilter {
+                        status: Some(codex_teams_store::TaskStatus::Claimed),
+                        claimed_by: Some(a.agent_id.clone()),
+                        ready_only: false,
+                    };
+                    held.push(s.list_tasks(&t, &filter)?);
                 }
-                Ok((agents, tokens, usages, pendings))
+                Ok((agents, tokens, usages, (pendings, held)))
             })
             .await?;
         let sup = session.supervisor.clone();
@@ -138,13 +145,16 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         }
         let mut to_resume = Vec::new();
         let mut to_start = Vec::new();
-        for (((a, token), u), pending) in agents.iter().zip(tokens).zip(usages).zip(pendings) {
+        let pendings = pendings.into_iter().zip(held);
+        for (((a, token), u), (pending, held)) in
+            agents.iter().zip(tokens).zip(usages).zip(pendings)
+        {
             let totals = usage_of(u);
             let (phase, first_prompt) = match (a.state, &a.thread_id) {
                 (AgentState::Stopped, _) => (Phase::Stopped, None),
                 (AgentState::Failed, _) => (Phase::Failed, None),
                 (AgentState::Running, Some(_)) => {
-                    to_resume.push((a.agent_id.clone(), prompts::restart_nudge(pending)));
+                    to_resume.push((a.agent_id.clone(), prompts::restart_nudge(pending, &held)));
                     // Held back from the control loop (which would resume it with a plain
                     // "ready task" nudge first) until it is restarted below with the note
                     // that its turn was interrupted.

@@ -23,6 +23,7 @@ use super::slots::MAX_WORKERS;
 use super::summary::{self, Scripted, Summary};
 use crate::policy::budget::{self, Board, RunState, StopReason};
 use crate::policy::roles::Sandbox;
+use crate::policy::spend::Limit;
 use crate::policy::{Profile, roles::LEAD};
 
 /// Options of `codex-teams run`.
@@ -236,6 +237,8 @@ impl Session {
             None => None,
         };
         let codex_bin = codex_teams_codex_exec::find_codex()?;
+        let launch = codex_teams_codex_exec::resolve_codex(&codex_bin);
+        tracing::info!(target: "codex_teams::supervisor", event = "codex.resolved", found = %codex_bin.display(), program = %launch.program.display(), native = launch.native);
         let store_path = home.store_path();
         let grace = env_ms("CODEX_TEAMS_GRACE_MS").unwrap_or(Duration::from_secs(5));
         let drain = env_ms("CODEX_TEAMS_DRAIN_MS").unwrap_or(Duration::from_secs(15));
@@ -287,7 +290,7 @@ impl Session {
                 _ = sighup.recv() => break Ending::Interrupted("SIGHUP", 1),
             }
             let view = self.supervisor.view(team_id);
-            if let Some((spent, total)) = view.budget_spent {
+            if let Some(Limit::RunBudget { spent, total }) = view.spend_limit {
                 break Ending::Stop(StopReason::BudgetSpent { spent, total });
             }
             if let Some(why) = view.lead_failed {
@@ -337,6 +340,10 @@ impl Session {
                 .quiet_since
                 .is_some_and(|q| q.elapsed() > Duration::from_secs(3))
             {
+                // The workers' share ran out and the lead, told so, did not finalize.
+                if let Some(Limit::WorkersShare { spent, total, .. }) = view.spend_limit {
+                    break Ending::Stop(StopReason::BudgetSpent { spent, total });
+                }
                 break Ending::Stalled;
             }
         };

@@ -20,7 +20,7 @@ use super::process::{self, Pgid, SpawnSpec};
 pub struct TurnSpec {
     pub team_id: String,
     pub agent_id: String,
-    /// The codex binary.
+    /// The codex binary as found (the npm launcher is replaced by its native binary).
     pub program: std::path::PathBuf,
     /// Arguments from `ExecCommand::start_args` or `resume_args`.
     pub args: Vec<String>,
@@ -43,6 +43,19 @@ pub struct TurnSpec {
     /// The metering proxy's route for this turn, when its provider is metered there: what
     /// it recorded replaces the rollout's count. Dropped with the spec, closing the route.
     pub metered: Option<super::meter::MeterTurn>,
+    /// For a turn the proxy does not meter: called with the turn's tokens so far after each
+    /// response read from the rollout, so the budget is checked while the turn runs.
+    pub on_response: Option<ResponseHook>,
+}
+
+/// A callback with the turn's tokens so far (input + output).
+#[derive(Clone)]
+pub struct ResponseHook(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for ResponseHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseHook")
+    }
 }
 
 /// Usage read from the rollout during a turn, shared by the poller and the event pump.
@@ -148,9 +161,12 @@ pub async fn run_turn(
         totals: spec.meter.totals(),
         ..TurnOutcome::default()
     };
-    let mut sspec = SpawnSpec::new(spec.program.clone(), spec.marker.clone())
+    // The native binary behind the npm launcher, resolved once: no Node parent per worker.
+    let launch = codex_teams_codex_exec::resolve_codex(&spec.program);
+    let mut sspec = SpawnSpec::new(launch.program, spec.marker.clone())
         .args(spec.args.clone())
         .cwd(spec.cwd.clone());
+    sspec.env.extend(launch.env);
     sspec.env.extend(spec.env.iter().cloned());
     sspec.stdin = Some(spec.stdin.clone().into_bytes());
     let mut child = match process::spawn(sspec).await {
@@ -181,18 +197,24 @@ pub async fn run_turn(
     }));
     let poller = {
         let (m, hub, t, a) = (metered.clone(), hub.clone(), team.clone(), agent.clone());
+        let hook = spec.on_response.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                let new = {
+                let (new, so_far) = {
                     let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
                     if g.done {
                         break;
                     }
-                    g.drain()
+                    let new = g.drain();
+                    (new, g.recorded.input_tokens + g.recorded.output_tokens)
                 };
+                let any = !new.is_empty();
                 for u in new {
                     record(&hub, &t, &a, u, "rollout").await;
+                }
+                if let (true, Some(h)) = (any, &hook) {
+                    (h.0)(so_far);
                 }
             }
         })

@@ -11,11 +11,13 @@
 pub mod arbitration;
 mod artifacts;
 mod bus;
+mod checkpoint;
 mod codec;
 mod decisions;
 mod error;
 mod events;
 pub mod files;
+mod group;
 mod ids;
 mod model;
 pub mod redact;
@@ -32,5 +34,8 @@ pub use artifacts::sha256_hex;
 pub use decisions::VOTE_TOOL;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+/// The SQLite binding the store is built on, for code that measures the engine itself
+/// (`codex-teams bench bus`'s raw-SQLite floor) with exactly the same build of SQLite.
+pub use rusqlite;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;

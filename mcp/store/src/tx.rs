@@ -2,71 +2,17 @@
 //! of times with jittered backoff when SQLite answers BUSY or LOCKED, so a caller only ever
 //! sees [`StoreError::Busy`] once every retry is spent.
 //!
-//! Writers inside one process also queue on an in-process gate per database file before
-//! asking SQLite for the write lock. SQLite's own busy handler sleeps in steps of
-//! milliseconds; the gate hands the lock over without sleeping, which keeps the bus fast
-//! when many connections of one process (the MCP server, the bench) write at once. Across
-//! processes only SQLite's lock and the retry loop apply.
+//! Writers inside one process queue at a gate per database file ([`crate::group`]) and are
+//! committed in groups: SQLite's busy handler sleeps in steps of milliseconds, the gate
+//! does not, and one commit carries every write that arrived while the last one ran.
+//! Across processes only SQLite's lock and the retry loop apply.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use rand::Rng;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use crate::{Store, StoreError, StoreResult};
-
-/// The in-process write gate of one database file: a ticket lock, so writers get the
-/// lock in arrival order and none starves behind a thread that keeps writing.
-#[derive(Default)]
-pub(crate) struct Gate {
-    tickets: Mutex<(u64, u64)>,
-    turn: Condvar,
-}
-
-/// A writer's turn at the gate; the next ticket is served when it is dropped.
-pub(crate) struct Turn<'a>(&'a Gate);
-
-impl Gate {
-    /// Waits for this caller's turn.
-    pub(crate) fn enter(&self) -> Turn<'_> {
-        let mut t = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        let mine = t.0;
-        t.0 += 1;
-        while t.1 != mine {
-            t = self.turn.wait(t).unwrap_or_else(|e| e.into_inner());
-        }
-        Turn(self)
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        let mut t = self.0.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        t.1 += 1;
-        drop(t);
-        self.0.turn.notify_all();
-    }
-}
-
-/// The gate for `path`, shared by every [`Store`] of this process opened on the same file.
-pub(crate) fn gate_for(path: &Path) -> Arc<Gate> {
-    static GATES: OnceLock<Mutex<HashMap<PathBuf, Weak<Gate>>>> = OnceLock::new();
-    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut gates = GATES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
-        return gate;
-    }
-    gates.retain(|_, g| g.strong_count() > 0);
-    let gate = Arc::new(Gate::default());
-    gates.insert(key, Arc::downgrade(&gate));
-    gate
-}
 
 /// True when an error means "someone else holds the lock; try again".
 pub(crate) fn is_busy(err: &StoreError) -> bool {
@@ -109,7 +55,7 @@ pub(crate) fn with_retry<T>(
 
 /// One transaction of `behavior` around `f`, committed when `f` succeeds and rolled back
 /// (by dropping it) when anything fails, the commit included.
-fn once<T>(
+pub(crate) fn once<T>(
     conn: &Connection,
     behavior: TransactionBehavior,
     f: &mut impl FnMut(&Connection) -> StoreResult<T>,
@@ -123,14 +69,22 @@ fn once<T>(
 impl Store {
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), retrying the whole of it on
     /// BUSY. `f` may therefore run more than once and must keep its effects in the database.
+    /// It may also run on another connection of this process, in that writer's
+    /// transaction (group commit, [`crate::group`]): it must only use the connection it is
+    /// given.
     pub(crate) fn write<T>(
         &self,
         mut f: impl FnMut(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let _turn = self.gate.enter();
-        with_retry(self.opts.busy_retries, || {
-            once(&self.conn, TransactionBehavior::Immediate, &mut f)
-        })
+        let busy = Duration::from_millis(self.opts.busy_timeout_ms);
+        let mut out = None;
+        let mut work = |c: &Connection| {
+            out = Some(f(c)?);
+            Ok(())
+        };
+        self.gate
+            .submit(&self.conn, busy, self.opts.busy_retries, &mut work)?;
+        out.ok_or_else(|| StoreError::Invalid("a committed write left no result".into()))
     }
 
     /// Runs `f` in a read transaction so its statements see one snapshot.

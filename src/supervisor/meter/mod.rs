@@ -7,7 +7,7 @@
 //! Used for the scripted model and for every provider with a `base_url` of its own (the
 //! user's `[model_providers.X]`); the request and its headers (the user's credentials) pass
 //! through untouched. Codex's built-in `openai` provider is metered from the session rollout
-//! instead (`supervisor::rollout`), see docs/budget.md for why and what that costs.
+//! instead (`supervisor::rollout`), see docs/architecture.md ("Token metering and the budget") for why and what that costs.
 
 mod proxy;
 pub mod scan;
@@ -66,6 +66,8 @@ struct Inner {
     profile: Profile,
     routes: Mutex<HashMap<String, Arc<Route>>>,
     ledgers: Mutex<HashMap<String, Ledger>>,
+    /// Tokens per request byte, as the provider last counted them (for estimates).
+    ratio: Mutex<Option<f64>>,
     client: reqwest::Client,
     sink: Arc<dyn MeterSink>,
 }
@@ -154,6 +156,7 @@ impl Meter {
             profile,
             routes: Mutex::new(HashMap::new()),
             ledgers: Mutex::new(HashMap::new()),
+            ratio: Mutex::new(None),
             client,
             sink,
         });
@@ -234,6 +237,14 @@ fn url_path(base: &str) -> String {
 }
 
 impl Inner {
+    /// What a request of `body_bytes` is expected to cost.
+    fn estimate(&self, body_bytes: usize) -> u64 {
+        spend::estimate_request(
+            body_bytes,
+            *self.ratio.lock().unwrap_or_else(|p| p.into_inner()),
+        )
+    }
+
     /// The spend gate for one request; on a refusal the turn is marked stopped and the
     /// supervisor told (once).
     fn admit(&self, route: &Route, estimate: u64) -> Result<(), Limit> {
@@ -271,7 +282,10 @@ impl Inner {
     }
 
     /// One response's usage arrived: count it, store it, and stop the turn if it crossed.
-    async fn settle(&self, route: &Route, usage: Usage) {
+    async fn settle(&self, route: &Route, usage: Usage, body_bytes: usize) {
+        if let Some(r) = spend::measured_ratio(body_bytes, usage.input_tokens) {
+            *self.ratio.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        }
         let tokens = usage.input_tokens + usage.output_tokens;
         let (ledger, turn) = {
             let mut tally = route.tally.lock().unwrap_or_else(|p| p.into_inner());

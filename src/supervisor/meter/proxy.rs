@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use super::scan::{BodyKind, UsageScan};
 use super::{Inner, Route};
-use crate::policy::spend::{self, Limit};
+use crate::policy::spend::Limit;
 
 /// Requests larger than this are refused (a codex request is a few hundred KB at most).
 const MAX_REQUEST: usize = 64 << 20;
@@ -94,7 +94,7 @@ struct Pump {
     scan: UsageScan,
     route: Arc<Route>,
     reservation: Reservation,
-    ended: bool,
+    body_bytes: usize,
 }
 
 async fn forward(
@@ -118,7 +118,8 @@ async fn forward(
             "no such metered turn (it ended, or the address is wrong)".into(),
         );
     };
-    let estimate = spend::estimate_request(body.len());
+    let body_bytes = body.len();
+    let estimate = inner.estimate(body_bytes);
     if let Err(limit) = inner.admit(&route, estimate) {
         tracing::info!(target: "codex_teams::meter", event = "meter.refused", team_id = %route.team_id, agent_id = %route.agent_id, estimate, limit = %limit);
         return refused(limit);
@@ -165,32 +166,12 @@ async fn forward(
         scan: UsageScan::new(kind),
         route,
         reservation,
-        ended: false,
+        body_bytes,
     };
-    let stream = futures_util::stream::unfold(pump, |mut p| async move {
-        if p.ended {
-            return None;
-        }
-        match p.body.next().await {
-            Some(Ok(chunk)) => {
-                if let Some(u) = p.scan.feed(&chunk) {
-                    p.reservation.release();
-                    p.inner().settle(&p.route, u).await;
-                }
-                Some((Ok(chunk), p))
-            }
-            Some(Err(e)) => {
-                p.ended = true;
-                Some((Err(e), p))
-            }
-            None => {
-                if let Some(u) = p.scan.finish() {
-                    p.reservation.release();
-                    p.inner().settle(&p.route, u).await;
-                }
-                None
-            }
-        }
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
+    tokio::spawn(pump.run(tx));
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
     });
     out.body(Body::from_stream(stream)).unwrap_or_else(|e| {
         error(
@@ -201,9 +182,58 @@ async fn forward(
     })
 }
 
+/// How long the upstream is still read for its usage after codex went away.
+const DRAIN_AFTER_DISCONNECT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Pump {
     fn inner(&self) -> Arc<Inner> {
         self.reservation.inner.clone()
+    }
+
+    /// Copies the upstream body to codex, recording the usage before the chunk that carries
+    /// it is passed on. If codex goes away first (its turn was killed), the rest is still
+    /// read, for a bounded time, until the usage arrives: the provider serves (and bills)
+    /// the response either way, and this is the only place that learns what it cost.
+    async fn run(mut self, tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>) {
+        let mut gone_at: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match gone_at {
+                None => self.body.next().await,
+                Some(t) => {
+                    match tokio::time::timeout_at(t + DRAIN_AFTER_DISCONNECT, self.body.next())
+                        .await
+                    {
+                        Ok(n) => n,
+                        Err(_) => break,
+                    }
+                }
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    if let Some(u) = self.scan.feed(&chunk) {
+                        self.reservation.release();
+                        self.inner().settle(&self.route, u, self.body_bytes).await;
+                        if gone_at.is_some() {
+                            break;
+                        }
+                    }
+                    if gone_at.is_none() && tx.send(Ok(chunk)).await.is_err() {
+                        gone_at = Some(tokio::time::Instant::now());
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                    break;
+                }
+                None => {
+                    if let Some(u) = self.scan.finish() {
+                        self.reservation.release();
+                        self.inner().settle(&self.route, u, self.body_bytes).await;
+                    }
+                    break;
+                }
+            }
+        }
     }
 }
 

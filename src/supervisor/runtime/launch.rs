@@ -251,6 +251,9 @@ impl Supervisor {
             grace: self.opts.grace,
             rollout,
             stdin,
+            on_response: metered
+                .is_none()
+                .then(|| self.rollout_budget_hook(&a.team_id, agent_id, a.is_lead())),
             metered,
         })
     }

@@ -2,6 +2,7 @@
 //! model requests pass it, it records usage as responses arrive, and when a request runs
 //! into a budget limit the turns the policy names are stopped ([`plan::stops_for_limit`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use super::super::command::ExecCommand;
@@ -13,7 +14,7 @@ use super::Supervisor;
 use super::control::BoardRead;
 use super::state::AgentRt;
 use crate::policy::plan::{self, Action};
-use crate::policy::spend::Limit;
+use crate::policy::spend::{self, Limit};
 
 impl Supervisor {
     /// The metering proxy, started on first use.
@@ -73,6 +74,44 @@ impl Supervisor {
             cmd.provider_base_url = url;
         }
         Some(turn)
+    }
+
+    /// For a turn metered from the rollout (not the proxy): after each response, the same
+    /// limits the proxy applies, checked against the store's count; the first one crossed
+    /// stops the turn (or the workers, or the run).
+    pub(super) fn rollout_budget_hook(
+        &self,
+        team_id: &str,
+        agent_id: &str,
+        is_lead: bool,
+    ) -> worker::ResponseHook {
+        let (sup, team, agent) = (self.me.clone(), team_id.to_string(), agent_id.to_string());
+        let fired = Arc::new(AtomicBool::new(false));
+        worker::ResponseHook(Arc::new(move |turn_spent| {
+            let Some(me) = sup.upgrade() else { return };
+            let (team, agent, fired) = (team.clone(), agent.clone(), fired.clone());
+            let owner = me.clone();
+            owner.spawn_owned(async move {
+                let Ok(hub) = me.hub() else { return };
+                let t = team.clone();
+                let Ok(usage) = hub.with_store(move |s| s.team_usage(&t)).await else {
+                    return;
+                };
+                let ledger = spend::Ledger {
+                    spent: (usage.input_tokens + usage.output_tokens).max(0) as u64,
+                    in_flight: 0,
+                };
+                let turn = spend::Turn {
+                    is_lead,
+                    spent: turn_spent,
+                };
+                if let Some(limit) = spend::crossed(&me.opts.profile, ledger, turn)
+                    && !fired.swap(true, Ordering::SeqCst)
+                {
+                    me.spend_limit(&team, &agent, limit);
+                }
+            });
+        }))
     }
 
     /// The metering proxy ran into a limit for one agent's turn: stop that turn, or every

@@ -46,7 +46,6 @@ use super::slots::WorkerSlots;
 use crate::policy::Profile;
 pub use crate::policy::plan::{MAX_REPLACEMENTS, Phase};
 use crate::policy::roles::Sandbox;
-use crate::policy::spend::Limit;
 
 /// Environment variable naming the agent on every child (for `/proc` lookups and tests).
 pub const AGENT_ENV: &str = "CODEX_TEAMS_AGENT_ID";
@@ -315,9 +314,7 @@ impl Supervisor {
             v.quiet_since = t.quiet_since;
             v.lead_failed = t.lead_failed.clone();
             v.board_done_nudged = t.board_done_nudged;
-            if let Some(Limit::RunBudget { spent, total }) = t.spend_limit {
-                v.budget_spent = Some((spent, total));
-            }
+            v.spend_limit = t.spend_limit;
         }
         for a in st.agents.values().filter(|a| a.team_id == team_id) {
             if a.is_lead() {

@@ -68,7 +68,7 @@ impl Supervisor {
 
     pub(super) async fn turn_ended(&self, agent_id: &str, out: TurnOutcome) {
         let Ok(hub) = self.hub() else { return };
-        let (team_id, stop, is_lead, name, lead_id) = {
+        let (team_id, stop, is_lead, name, lead_id, budget_stop) = {
             let mut st = self.lock();
             let Some(a) = st.agents.get_mut(agent_id) else {
                 return;
@@ -83,12 +83,16 @@ impl Supervisor {
             let stop = a.stop_requested;
             let is_lead = a.is_lead();
             let name = a.name.clone();
-            let lead_id = st.teams.get(&team_id).and_then(|t| t.lead_id.clone());
-            (team_id, stop, is_lead, name, lead_id)
+            let team = st.teams.get(&team_id);
+            let lead_id = team.and_then(|t| t.lead_id.clone());
+            // Stopped because the team's budget ran out, not for anything of its own: a
+            // `resume` with more budget continues it.
+            let budget_stop = team.is_some_and(|t| t.spend_limit.is_some());
+            (team_id, stop, is_lead, name, lead_id, budget_stop)
         };
         let ok = out.completed && out.thread_id.is_some();
         let (state, phase) = if stop {
-            if ok {
+            if ok || (budget_stop && out.thread_id.is_some()) {
                 (AgentState::Idle, Phase::Stopped)
             } else {
                 (AgentState::Stopped, Phase::Stopped)

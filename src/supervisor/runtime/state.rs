@@ -218,6 +218,7 @@ pub struct TeamView {
     pub quiet_since: Option<Instant>,
     /// Whether the lead was already told the board is done.
     pub board_done_nudged: bool,
-    /// The whole token budget is spent (the lead's own request was refused): the run ends.
-    pub budget_spent: Option<(u64, u64)>,
+    /// The metering proxy stopped the workers (their share is spent) or the run (the whole
+    /// budget is, the lead's own request was refused).
+    pub spend_limit: Option<Limit>,
 }
