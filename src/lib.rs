@@ -4,5 +4,7 @@ pub mod bench_bus;
 pub mod cli;
 pub mod install;
 pub mod policy;
+pub mod replay;
 pub mod supervisor;
 pub mod version;
+pub mod watch;

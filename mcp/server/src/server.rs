@@ -974,11 +974,13 @@ impl TeamServer {
         let Artifact { meta, content } = self
             .hub
             .with_store(move |s| {
-                if a.artifact_id.starts_with("art-") {
-                    s.read_artifact(&cc.team_id, &a.artifact_id, a.v)
+                let art = if a.artifact_id.starts_with("art-") {
+                    s.read_artifact(&cc.team_id, &a.artifact_id, a.v)?
                 } else {
-                    s.read_artifact_by_name(&cc.team_id, &a.artifact_id, a.v)
-                }
+                    s.read_artifact_by_name(&cc.team_id, &a.artifact_id, a.v)?
+                };
+                s.record_artifact_read(&cc.team_id, &cc.agent_id, &art.meta)?;
+                Ok(art)
             })
             .await?;
         tracing::info!(

@@ -128,9 +128,15 @@ impl Store {
         mut f: impl FnMut(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let _turn = self.gate.enter();
-        with_retry(self.opts.busy_retries, || {
+        let out = with_retry(self.opts.busy_retries, || {
+            crate::event_trace::discard();
             once(&self.conn, TransactionBehavior::Immediate, &mut f)
-        })
+        });
+        match out {
+            Ok(_) => crate::event_trace::committed(),
+            Err(_) => crate::event_trace::discard(),
+        }
+        out
     }
 
     /// Runs `f` in a read transaction so its statements see one snapshot.
