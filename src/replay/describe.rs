@@ -22,7 +22,7 @@ pub fn describe(kind: &str, p: &Value, name: &dyn Fn(&str) -> String) -> (Catego
         ),
         "team.session_ended" => (Recovery, format!("session ended: {}", s("reason"))),
         "team.resumed" => (Recovery, resumed(p, name)),
-        "agent.added" => (Agent, format!("joined as {} {}", s("role"), s("name"))),
+        "agent.added" => (Agent, format!("joined as {}", s("role"))),
         "agent.state" => agent_state(p),
         "agent.retired" => (
             Recovery,

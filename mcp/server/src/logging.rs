@@ -43,6 +43,12 @@ pub fn secret_guard() -> FilterFn {
     })
 }
 
+/// Whether message log lines carry a (redacted) preview of the body: only when
+/// `CODEX_TEAMS_LOG_BODIES=1`. By default the log keeps ids and sizes, never bodies.
+pub fn log_bodies() -> bool {
+    std::env::var_os("CODEX_TEAMS_LOG_BODIES").is_some_and(|v| v == "1")
+}
+
 /// The most bytes of a caller-controlled value (tool arguments, an error text) one log
 /// event carries.
 pub const MAX_LOGGED_BYTES: usize = 512;

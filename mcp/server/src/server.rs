@@ -577,7 +577,7 @@ impl TeamServer {
         let cc = c.clone();
         let (to, body) = (a.to, a.body);
         let bytes = body.len();
-        let body_preview = preview(&body, PREVIEW_CHARS);
+        let body_preview = crate::logging::log_bodies().then(|| preview(&body, PREVIEW_CHARS));
         let (to, out) = self
             .hub
             .with_store(move |s| {
@@ -612,7 +612,7 @@ impl TeamServer {
             message_id = %out.message_id,
             created = out.created,
             bytes,
-            preview = %body_preview,
+            preview = body_preview.as_deref(),
         );
         if out.created {
             self.hub.message_arrived(&c.team_id, &to);
@@ -635,7 +635,7 @@ impl TeamServer {
         let cc = c.clone();
         let body = a.body;
         let bytes = body.len();
-        let body_preview = preview(&body, PREVIEW_CHARS);
+        let body_preview = crate::logging::log_bodies().then(|| preview(&body, PREVIEW_CHARS));
         let (out, others) = self
             .hub
             .with_store(move |s| {
@@ -658,7 +658,7 @@ impl TeamServer {
             created = out.created,
             recipients = out.recipients,
             bytes,
-            preview = %body_preview,
+            preview = body_preview.as_deref(),
         );
         if out.created {
             for id in &others {
