@@ -55,12 +55,21 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             eprintln!("replay: wrote {}", file.display());
         }
     }
-    if args.json {
-        println!("{}", json::render(&t)?);
+    let out = if args.json {
+        json::render(&t)? + "\n"
     } else if args.html.is_none() {
-        print!("{}", text::render(&t));
-    }
-    Ok(())
+        text::render(&t)
+    } else {
+        return Ok(());
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    crate::watch::quiet_on_closed_pipe(
+        stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(Into::into),
+    )
 }
 
 /// The timeline of `team_id` from every event in the store.

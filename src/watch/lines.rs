@@ -1,5 +1,6 @@
 //! `watch` without a terminal: one line (or JSON object) per event, oldest first, following
-//! the log until the team is no longer running and every event has been printed.
+//! the log until the team is no longer running, no process supervises it any more, and every
+//! event has been printed.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,20 +11,22 @@ use codex_teams_store::{Event, Store, TeamStatus};
 use crate::replay::describe::describe;
 use crate::replay::timeline::clock;
 
-/// Prints every event of `team_id` to `out` as it comes; returns once the team has stopped.
+/// Prints every event of `team_id` to `out` as it comes; returns once the team has stopped
+/// and `supervised` (is a supervisor still at work on it?) says no.
 pub fn follow(
     store: &Store,
     team_id: &str,
     interval: Duration,
     json: bool,
     out: &mut dyn Write,
+    supervised: &dyn Fn() -> bool,
 ) -> anyhow::Result<()> {
     let started = store.team(team_id)?.created_at;
     let mut names: HashMap<String, String> = HashMap::new();
     let mut cursor = 0;
     loop {
         // Read the status first: events written before it changed are all in the page below.
-        let running = store.team(team_id)?.status == TeamStatus::Running;
+        let running = store.team(team_id)?.status == TeamStatus::Running || supervised();
         let page = store.events(team_id, cursor, 1000)?;
         for e in &page {
             if let Some(id) = &e.agent_id

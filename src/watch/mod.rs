@@ -56,7 +56,28 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         tui(&store, &team_id, interval)
     } else {
         let mut out = std::io::stdout().lock();
-        lines::follow(&store, &team_id, interval, args.json, &mut out)
+        let supervised = || home.owner_alive(&team_id).is_some();
+        quiet_on_closed_pipe(lines::follow(
+            &store,
+            &team_id,
+            interval,
+            args.json,
+            &mut out,
+            &supervised,
+        ))
+    }
+}
+
+/// A reader that went away (`watch | head`) ends the command quietly, as for `cat`.
+pub fn quiet_on_closed_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }
 
