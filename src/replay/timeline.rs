@@ -103,6 +103,8 @@ pub struct Entry {
     pub text: String,
     #[serde(flatten)]
     pub ids: Ids,
+    /// The event's payload as stored (ids, sizes and short fields; redacted).
+    pub payload: Value,
 }
 
 /// One turn of an agent: from codex's `turn.started` to its end.
@@ -341,6 +343,7 @@ fn entry(e: &Event, t: i64, names: &BTreeMap<&str, &str>, turn: Option<String>) 
         kind: e.kind.clone(),
         text,
         ids: ids_of(p),
+        payload: p.clone(),
     }
 }
 
