@@ -276,7 +276,9 @@ impl Session {
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let progress = (!self.json).then(|| {
-            super::progress::spawn(self.hub.clone(), self.supervisor.clone(), team_id.into())
+            let budget = Some(self.profile.budget.total_tokens);
+            let (hub, sup) = (self.hub.clone(), self.supervisor.clone());
+            super::progress::spawn(hub, sup, team_id.into(), budget)
         });
         let hard_finalize = self.supervisor.options().drain + Duration::from_secs(120);
         let ending = loop {
@@ -338,7 +340,7 @@ impl Session {
             }
         };
         if let Some(p) = progress {
-            p.abort();
+            p.stop();
         }
         tracing::info!(target: "codex_teams::supervisor", event = "run.ending", team_id = %team_id, reason = %ending.reason());
         Ok(ending)
