@@ -72,6 +72,9 @@ fn check_mid_run(w: &World) -> Option<String> {
     let snap = Snapshot::load(&store, &team.team_id, codex_teams::watch::now_ms()).unwrap();
     let lines = screen(&snap, &Ui::default());
     let text = lines.join("\n");
+    if std::env::var_os("OBS_SHOW_SCREEN").is_some() {
+        eprintln!("{text}");
+    }
     assert!(has_line(&lines, &[&team.team_id, "(running)"]), "{text}");
     for t in &tasks {
         assert!(

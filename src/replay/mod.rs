@@ -79,7 +79,27 @@ pub fn load(store: &Store, team_id: &str) -> anyhow::Result<Timeline> {
         .with_context(|| format!("cannot replay team {team_id}"))?;
     let agents = store.list_agents(team_id)?;
     let events = all_events(store, team_id)?;
-    Ok(timeline::build(&team, &agents, &events))
+    let mut t = timeline::build(&team, &agents, &events);
+    if !events.iter().any(|e| e.kind == "usage.recorded") {
+        // A run recorded before usage reached the event log: its ledger still has the totals.
+        for lane in &mut t.lanes {
+            let u = store.agent_usage(team_id, &lane.agent_id)?;
+            lane.tokens = timeline::Tokens {
+                input: u.input_tokens,
+                cached_input: u.cached_input_tokens,
+                output: u.output_tokens,
+                reasoning_output: u.reasoning_output_tokens,
+            };
+        }
+        t.totals = t
+            .lanes
+            .iter()
+            .fold(timeline::Tokens::default(), |mut sum, l| {
+                sum.add(&l.tokens);
+                sum
+            });
+    }
+    Ok(t)
 }
 
 /// Every event of the team, oldest first, read in pages.

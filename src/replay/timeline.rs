@@ -62,7 +62,8 @@ impl Tokens {
         self.reasoning_output += n("reasoning_output_tokens");
     }
 
-    fn add(&mut self, o: &Tokens) {
+    /// Adds `o` to these counts.
+    pub fn add(&mut self, o: &Tokens) {
         self.input += o.input;
         self.cached_input += o.cached_input;
         self.output += o.output;
@@ -384,4 +385,183 @@ pub fn clock(t_ms: i64) -> String {
         (ms / 1000) % 60,
         ms % 1000
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use codex_teams_store::{AgentState, TeamStatus};
+    use serde_json::json;
+
+    use super::*;
+
+    fn agent(id: &str, name: &str, role: &str) -> Agent {
+        Agent {
+            agent_id: id.into(),
+            team_id: "team-1".into(),
+            name: name.into(),
+            role: role.into(),
+            state: AgentState::Idle,
+            thread_id: None,
+            pgid: None,
+            model: None,
+            brief: String::new(),
+            created_at: 1000,
+            updated_at: 1000,
+            tools: None,
+        }
+    }
+
+    /// Events at `at`, numbered in order.
+    fn log(rows: &[(i64, Option<&str>, &str, Value)]) -> Vec<Event> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, (at, who, kind, p))| Event {
+                seq: i as i64 + 1,
+                team_id: "team-1".into(),
+                agent_id: who.map(str::to_string),
+                kind: kind.to_string(),
+                payload: p.clone(),
+                at: *at,
+            })
+            .collect()
+    }
+
+    fn team() -> Team {
+        Team {
+            team_id: "team-1".into(),
+            goal: "fix it".into(),
+            cwd: "/r".into(),
+            profile: "default".into(),
+            config: json!({}),
+            status: TeamStatus::Finalized,
+            created_at: 1000,
+            updated_at: 9000,
+        }
+    }
+
+    #[test]
+    fn a_cut_turn_is_interrupted_and_later_usage_stays_with_its_turn() {
+        let agents = [
+            agent("L", "lead", "lead"),
+            agent("W", "impl-1", "implementer"),
+        ];
+        let used =
+            |n: i64| json!({"input_tokens": n, "cached_input_tokens": 1, "output_tokens": 2});
+        let events = log(&[
+            (1000, None, "team.started", json!({"profile": "default"})),
+            (1100, Some("W"), "codex.turn.started", json!({})),
+            (1200, Some("W"), "usage.recorded", used(10)),
+            (
+                1300,
+                None,
+                "team.resumed",
+                json!({"previous_status": "running", "interrupted": ["W"]}),
+            ),
+            (1400, Some("W"), "usage.recorded", used(5)),
+            (1500, Some("W"), "codex.turn.started", json!({})),
+            (1600, Some("W"), "usage.recorded", used(7)),
+            (1700, Some("W"), "codex.turn.completed", json!({})),
+            (1800, Some("L"), "usage.recorded", used(100)),
+        ]);
+        let t = build(&team(), &agents, &events);
+        assert_eq!(t.sessions, 2);
+        assert_eq!(t.duration_ms, 800);
+        let w = &t.lanes[1];
+        let got: Vec<(i64, Option<i64>, &str, i64)> = w
+            .turns
+            .iter()
+            .map(|x| (x.start_ms, x.end_ms, x.outcome.as_str(), x.tokens.input))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (100, Some(500), "interrupted", 15),
+                (500, Some(700), "completed", 7)
+            ]
+        );
+        assert_eq!(w.tokens.input, 22);
+        assert_eq!(t.lanes[0].tokens.input, 100);
+        assert_eq!(
+            t.lanes[0].turns.len(),
+            0,
+            "usage outside a turn still counts"
+        );
+        assert_eq!(
+            (t.totals.input, t.totals.cached_input, t.totals.output),
+            (122, 4, 8)
+        );
+        let done = t
+            .entries
+            .iter()
+            .find(|e| e.kind == "codex.turn.completed")
+            .unwrap();
+        assert_eq!(
+            done.text,
+            "turn 2 completed after 0.2s: in 7 (cached 1) out 2"
+        );
+        assert!(t.entries[3].text.contains("impl-1"), "{:?}", t.entries[3]);
+        assert_eq!(t.entries.len(), events.len());
+    }
+
+    #[test]
+    fn a_message_is_followed_from_send_to_ack_by_its_id() {
+        let agents = [
+            agent("A", "lead", "lead"),
+            agent("B", "impl-1", "implementer"),
+        ];
+        let events = log(&[
+            (
+                1010,
+                Some("A"),
+                "message.sent",
+                json!({"message_id": "m1", "to": "B", "bytes": 9}),
+            ),
+            (
+                1020,
+                Some("B"),
+                "message.delivered",
+                json!({"message_id": "m1", "from": "A", "attempt": 1}),
+            ),
+            (
+                1030,
+                Some("B"),
+                "message.delivered",
+                json!({"message_id": "m1", "from": "A", "attempt": 2}),
+            ),
+            (
+                1040,
+                Some("B"),
+                "message.acked",
+                json!({"message_id": "m1"}),
+            ),
+            (
+                1050,
+                Some("B"),
+                "message.acked",
+                json!({"message_id": "unknown"}),
+            ),
+        ]);
+        let t = build(&team(), &agents, &events);
+        assert_eq!(t.messages.len(), 1);
+        let f = &t.messages[0];
+        assert_eq!(
+            (f.from.as_str(), f.to.as_str(), f.bytes, f.sent_ms),
+            ("A", "B", 9, 10)
+        );
+        assert_eq!(f.delivered, [("B".to_string(), 20), ("B".to_string(), 30)]);
+        assert_eq!(f.acked, [("B".to_string(), 40)]);
+        assert_eq!(t.entries[0].peer.as_deref(), Some("impl-1"));
+        assert_eq!(t.entries[1].peer.as_deref(), Some("lead"));
+        assert_eq!(t.entries[0].ids.message_id.as_deref(), Some("m1"));
+        assert_eq!(t.entries[0].category, Category::Message);
+    }
+
+    #[test]
+    fn clocks_and_durations_read_well() {
+        assert_eq!(clock(62_345), "+1:02.345");
+        assert_eq!(clock(-5), "-0:00.005");
+        assert_eq!(duration(1_250), "1.2s");
+        assert_eq!(duration(184_000), "3m04s");
+        assert_eq!(duration(3_720_000), "1h02m");
+    }
 }
