@@ -171,20 +171,36 @@ fn check_watch_lines(out: &std::process::Output, events: &[Event]) {
 /// In the JSON log: for every message its send, delivery and ack, for every artifact its
 /// publish and the lead's read, joined by id, with the team id; no message body.
 fn check_log(w: &World, team: &str, events: &[Event]) {
-    let log = std::fs::read_to_string(w.home.join("logs/run.jsonl")).unwrap();
-    assert!(
-        !log.contains("fixed; report"),
-        "a message body reached the log"
-    );
-    let lines: Vec<Value> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &Value| v["target"] == codex_teams_store::EVENTS_TARGET && v["team_id"] == team)
-        .collect();
+    let mirrored = |file: &str| -> Vec<Value> {
+        let log = std::fs::read_to_string(w.home.join("logs").join(file)).unwrap();
+        assert!(
+            !log.contains("fixed; report"),
+            "a message body reached {file}"
+        );
+        let all: Vec<Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if file.starts_with("teams/") {
+            assert!(
+                all.iter().all(|v| v["team_id"] == team),
+                "{file} holds only its team"
+            );
+        }
+        all.into_iter()
+            .filter(|v| v["target"] == codex_teams_store::EVENTS_TARGET && v["team_id"] == team)
+            .collect()
+    };
+    let lines = mirrored(&format!("teams/{team}.jsonl"));
     assert_eq!(
         lines.len(),
         events.len(),
-        "every store event is in the log once"
+        "every store event is in the team's log once"
+    );
+    assert_eq!(
+        mirrored("run.jsonl").len(),
+        events.len(),
+        "and in the run's log"
     );
     let find = |kind: &str, key: &str, id: &str| -> Vec<&Value> {
         lines

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use codex_teams_mcp::TeamHub;
+use codex_teams_mcp::logging::LogGuard;
 use codex_teams_mock_model::{MockModel, MockModelHandle, Options as MockOptions, Scenario};
 use codex_teams_store::{NewTeam, Store, TeamStatus};
-use tracing_appender::non_blocking::WorkerGuard;
 
 use super::events::Usage;
 use super::home::TeamsHome;
@@ -137,7 +137,7 @@ pub struct Session {
     pub hub: Arc<TeamHub>,
     pub mock: Option<MockModelHandle>,
     pub json: bool,
-    _log: Option<WorkerGuard>,
+    _log: Option<LogGuard>,
 }
 
 /// Resolves `--max-threads` against the profile: above 6 is refused before anything starts.
@@ -213,7 +213,7 @@ impl Session {
     pub async fn open(
         common: &CommonArgs,
         mut profile: Profile,
-        log_guard: Option<WorkerGuard>,
+        log_guard: Option<LogGuard>,
         home: TeamsHome,
         lead_external: bool,
     ) -> anyhow::Result<Session> {
@@ -457,7 +457,7 @@ fn env_ms(name: &str) -> Option<Duration> {
 }
 
 /// Sets up JSON logs in `$CODEX_TEAMS_HOME/logs`.
-pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<WorkerGuard> {
+pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<LogGuard> {
     codex_teams_mcp::logging::init_json_logging(&home.log_dir(), prefix)
 }
 
