@@ -6,117 +6,147 @@ use serde_json::Value;
 
 use super::timeline::Category;
 
+/// Reads the short fields of a payload.
+struct Fields<'a> {
+    p: &'a Value,
+    name: &'a dyn Fn(&str) -> String,
+}
+
+impl Fields<'_> {
+    fn s(&self, k: &str) -> String {
+        self.p
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    }
+    fn n(&self, k: &str) -> i64 {
+        self.p.get(k).and_then(Value::as_i64).unwrap_or(0)
+    }
+    /// The name of the agent whose id is in field `k`.
+    fn agent(&self, k: &str) -> String {
+        (self.name)(&self.s(k))
+    }
+}
+
 /// The category and the line for an event of `kind` with payload `p`; `name` turns an
 /// agent id into its name.
 pub fn describe(kind: &str, p: &Value, name: &dyn Fn(&str) -> String) -> (Category, String) {
-    let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let n = |k: &str| p.get(k).and_then(Value::as_i64).unwrap_or(0);
-    let id = |k: &str| name(&s(k));
+    let f = Fields { p, name };
+    let family = kind.split('.').next().unwrap_or("");
+    let found = match family {
+        "team" | "agent" | "usage" => life(kind, &f),
+        "message" | "task" => bus_and_board(kind, &f),
+        "artifact" | "decision" => shared_work(kind, &f),
+        "codex" => codex(kind, &f),
+        _ => None,
+    };
+    found.unwrap_or_else(|| (Category::Detail, kind.to_string()))
+}
+
+/// The team's and agents' life: start, resume, stop, processes, tokens.
+fn life(kind: &str, f: &Fields<'_>) -> Option<(Category, String)> {
     use Category::*;
-    match kind {
-        "team.started" => (Team, format!("team started (profile {})", s("profile"))),
-        "team.finalized" => (Team, format!("finalized: {}", s("outcome"))),
-        "team.stopped" => (
-            Recovery,
-            format!("team stopped ({}): {}", s("status"), s("reason")),
-        ),
-        "team.session_ended" => (Recovery, format!("session ended: {}", s("reason"))),
-        "team.resumed" => (Recovery, resumed(p, name)),
-        "agent.added" => (Agent, format!("joined as {}", s("role"))),
-        "agent.state" => agent_state(p),
-        "agent.retired" => (
-            Recovery,
-            format!("retired ({}, idle {}s)", s("reason"), n("idle_secs")),
-        ),
+    Some(match kind {
+        "team.started" => (Team, format!("team started (profile {})", f.s("profile"))),
+        "team.finalized" => (Team, format!("finalized: {}", f.s("outcome"))),
+        "team.stopped" => {
+            let why = format!("team stopped ({}): {}", f.s("status"), f.s("reason"));
+            (Recovery, why)
+        }
+        "team.session_ended" => (Recovery, format!("session ended: {}", f.s("reason"))),
+        "team.resumed" => (Recovery, resumed(f.p, f.name)),
+        "agent.added" => (Agent, format!("joined as {}", f.s("role"))),
+        "agent.state" => agent_state(f.p),
+        "agent.retired" => {
+            let why = format!("retired ({}, idle {}s)", f.s("reason"), f.n("idle_secs"));
+            (Recovery, why)
+        }
         "agent.woken" => (
             Recovery,
-            format!("woken by {} unread message(s)", n("unread")),
-        ),
-        "message.sent" => {
-            let to = if s("to") == "*" {
-                "everyone".to_string()
-            } else {
-                id("to")
-            };
-            (
-                Message,
-                format!("sent {} to {to} ({} B)", s("message_id"), n("bytes")),
-            )
-        }
-        "message.delivered" => (
-            Message,
-            format!(
-                "got {} from {} (attempt {})",
-                s("message_id"),
-                id("from"),
-                n("attempt")
-            ),
-        ),
-        "message.acked" => (Message, format!("acked {}", s("message_id"))),
-        "task.created" => (Task, format!("created {} \"{}\"", s("task_id"), s("title"))),
-        "task.claimed" => (Task, format!("claimed {}", s("task_id"))),
-        "task.updated" => (Task, format!("{} -> {}", s("task_id"), s("status"))),
-        "task.released" => (
-            Recovery,
-            format!("released {} ({})", s("task_id"), s("reason")),
-        ),
-        "artifact.published" => (
-            Artifact,
-            format!(
-                "published {} \"{}\" v{} ({} B)",
-                s("artifact_id"),
-                s("name"),
-                n("version"),
-                n("bytes")
-            ),
-        ),
-        "artifact.read" => (
-            Artifact,
-            format!(
-                "read {} \"{}\" v{} by {}",
-                s("artifact_id"),
-                s("name"),
-                n("version"),
-                id("author")
-            ),
-        ),
-        "decision.opened" => (
-            Decision,
-            format!("opened {} ({})", s("decision_id"), s("strategy")),
-        ),
-        "decision.proposed" => (
-            Decision,
-            format!("proposed {} for {}", s("candidate_id"), s("decision_id")),
-        ),
-        "decision.voted" => (
-            Decision,
-            format!("voted {} in {}", s("candidate_id"), s("decision_id")),
-        ),
-        "decision.closed" => (
-            Decision,
-            format!(
-                "closed {} ({}): winner {}",
-                s("decision_id"),
-                s("status"),
-                s("winner")
-            ),
+            format!("woken by {} unread message(s)", f.n("unread")),
         ),
         "usage.recorded" => (
             Detail,
             format!(
                 "tokens +in {} (cached {}) +out {}",
-                n("input_tokens"),
-                n("cached_input_tokens"),
-                n("output_tokens")
+                f.n("input_tokens"),
+                f.n("cached_input_tokens"),
+                f.n("output_tokens")
             ),
         ),
+        _ => return None,
+    })
+}
+
+/// Messages over the bus and the task board.
+fn bus_and_board(kind: &str, f: &Fields<'_>) -> Option<(Category, String)> {
+    use Category::*;
+    let (msg, task) = (f.s("message_id"), f.s("task_id"));
+    Some(match kind {
+        "message.sent" => {
+            let to = if f.s("to") == "*" {
+                "everyone".to_string()
+            } else {
+                f.agent("to")
+            };
+            (Message, format!("sent {msg} to {to} ({} B)", f.n("bytes")))
+        }
+        "message.delivered" => {
+            let got = format!(
+                "got {msg} from {} (attempt {})",
+                f.agent("from"),
+                f.n("attempt")
+            );
+            (Message, got)
+        }
+        "message.acked" => (Message, format!("acked {msg}")),
+        "task.created" => (Task, format!("created {task} \"{}\"", f.s("title"))),
+        "task.claimed" => (Task, format!("claimed {task}")),
+        "task.updated" => (Task, format!("{task} -> {}", f.s("status"))),
+        "task.released" => (Recovery, format!("released {task} ({})", f.s("reason"))),
+        _ => return None,
+    })
+}
+
+/// Artifacts and decisions between agents.
+fn shared_work(kind: &str, f: &Fields<'_>) -> Option<(Category, String)> {
+    use Category::*;
+    let art = format!(
+        "{} \"{}\" v{}",
+        f.s("artifact_id"),
+        f.s("name"),
+        f.n("version")
+    );
+    let dec = f.s("decision_id");
+    Some(match kind {
+        "artifact.published" => (Artifact, format!("published {art} ({} B)", f.n("bytes"))),
+        "artifact.read" => (Artifact, format!("read {art} by {}", f.agent("author"))),
+        "decision.opened" => (Decision, format!("opened {dec} ({})", f.s("strategy"))),
+        "decision.proposed" => (
+            Decision,
+            format!("proposed {} for {dec}", f.s("candidate_id")),
+        ),
+        "decision.voted" => (Decision, format!("voted {} in {dec}", f.s("candidate_id"))),
+        "decision.closed" => {
+            let how = format!("closed {dec} ({}): winner {}", f.s("status"), f.s("winner"));
+            (Decision, how)
+        }
+        _ => return None,
+    })
+}
+
+/// What the supervisor kept of codex's own stream.
+fn codex(kind: &str, f: &Fields<'_>) -> Option<(Category, String)> {
+    use Category::*;
+    Some(match kind {
         "codex.turn.started" => (Turn, "turn started".into()),
         "codex.turn.completed" => (Turn, "turn completed".into()),
-        "codex.turn.failed" => (Recovery, format!("turn failed: {}", s("message"))),
-        "codex.item.completed" => item(p),
-        "codex.error" => (Recovery, format!("codex error: {}", s("message"))),
-        _ => (Detail, kind.to_string()),
-    }
+        "codex.turn.failed" => (Recovery, format!("turn failed: {}", f.s("message"))),
+        "codex.item.completed" => item(f.p),
+        "codex.error" => (Recovery, format!("codex error: {}", f.s("message"))),
+        _ => return None,
+    })
 }
 
 fn resumed(p: &Value, name: &dyn Fn(&str) -> String) -> String {
