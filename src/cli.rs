@@ -36,6 +36,10 @@ pub enum Command {
     Resume(crate::supervisor::resume::ResumeArgs),
     /// Show teams, or one team's agents, tasks and usage.
     Status(crate::supervisor::status::StatusArgs),
+    /// Replay a team's run from the store: timeline, turns, tokens; --json or --html.
+    Replay(crate::replay::ReplayArgs),
+    /// Watch a team live in the terminal (one line per event when not on a terminal).
+    Watch(crate::watch::WatchArgs),
     /// Internal: the watcher that kills a dead supervisor's leftover children.
     #[command(name = "__reap", hide = true)]
     Reap { tag: String },
@@ -80,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => crate::supervisor::run::run(args),
         Command::Resume(args) => crate::supervisor::resume::run(args),
         Command::Status(args) => crate::supervisor::status::run(args),
+        Command::Replay(args) => crate::replay::run(args),
+        Command::Watch(args) => crate::watch::run(args),
         Command::Reap { tag } => crate::supervisor::reaper::reap_main(&tag),
     };
     match result {

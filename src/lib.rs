@@ -7,5 +7,7 @@ pub mod bench_spawn;
 pub mod cli;
 pub mod install;
 pub mod policy;
+pub mod replay;
 pub mod supervisor;
 pub mod version;
+pub mod watch;

@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod schemas;
 mod server;
 pub mod stdio;
+pub mod team_log;
 pub mod token;
 pub mod tool_names;
 pub mod types;

@@ -577,7 +577,7 @@ impl TeamServer {
         let cc = c.clone();
         let (to, body) = (a.to, a.body);
         let bytes = body.len();
-        let body_preview = preview(&body, PREVIEW_CHARS);
+        let body_preview = crate::logging::log_bodies().then(|| preview(&body, PREVIEW_CHARS));
         let (to, out) = self
             .hub
             .with_store(move |s| {
@@ -612,7 +612,7 @@ impl TeamServer {
             message_id = %out.message_id,
             created = out.created,
             bytes,
-            preview = %body_preview,
+            preview = body_preview.as_deref(),
         );
         if out.created {
             self.hub.message_arrived(&c.team_id, &to);
@@ -635,7 +635,7 @@ impl TeamServer {
         let cc = c.clone();
         let body = a.body;
         let bytes = body.len();
-        let body_preview = preview(&body, PREVIEW_CHARS);
+        let body_preview = crate::logging::log_bodies().then(|| preview(&body, PREVIEW_CHARS));
         let (out, others) = self
             .hub
             .with_store(move |s| {
@@ -658,7 +658,7 @@ impl TeamServer {
             created = out.created,
             recipients = out.recipients,
             bytes,
-            preview = %body_preview,
+            preview = body_preview.as_deref(),
         );
         if out.created {
             for id in &others {
@@ -974,11 +974,13 @@ impl TeamServer {
         let Artifact { meta, content } = self
             .hub
             .with_store(move |s| {
-                if a.artifact_id.starts_with("art-") {
-                    s.read_artifact(&cc.team_id, &a.artifact_id, a.v)
+                let art = if a.artifact_id.starts_with("art-") {
+                    s.read_artifact(&cc.team_id, &a.artifact_id, a.v)?
                 } else {
-                    s.read_artifact_by_name(&cc.team_id, &a.artifact_id, a.v)
-                }
+                    s.read_artifact_by_name(&cc.team_id, &a.artifact_id, a.v)?
+                };
+                s.record_artifact_read(&cc.team_id, &cc.agent_id, &art.meta)?;
+                Ok(art)
             })
             .await?;
         tracing::info!(
