@@ -45,6 +45,9 @@ pub enum Command {
 pub enum BenchCommand {
     /// Message-bus throughput and latency through a file database with concurrent agents.
     Bus(crate::bench_bus::BenchBusArgs),
+    /// The eval set (benchmarks/tasks) by solo, fixed-6 and adaptive arms: tokens, time,
+    /// quality, a report and a verdict (scripts/benchmark.sh).
+    Run(crate::bench::BenchRunArgs),
 }
 
 /// `codex-teams mcp` with the supervisor attached, so `team_spawn` starts real workers.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
+        Command::Bench(BenchCommand::Run(args)) => crate::bench::run(args),
         Command::Install(args) => crate::install::setup::run(args),
         Command::Uninstall(args) => crate::install::uninstall::run(args),
         Command::CheckConfig(args) => crate::install::check::run(args),

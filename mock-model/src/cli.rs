@@ -44,9 +44,9 @@ pub fn run(args: MockModelArgs) -> anyhow::Result<()> {
             scenario,
             Options {
                 port: args.port,
-                latency: args
-                    .latency
-                    .or(args.latency_ms.map(|ms| Latency::per_request(Duration::from_millis(ms)))),
+                latency: args.latency.or(args
+                    .latency_ms
+                    .map(|ms| Latency::per_request(Duration::from_millis(ms)))),
                 log_path: args.log,
             },
         )

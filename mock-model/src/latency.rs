@@ -70,7 +70,12 @@ impl FromStr for Latency {
             Some((r, rest)) => (r, Some(rest)),
             None => (t, None),
         };
-        let num = |v: &str| v.trim().trim_end_matches("ms").parse::<u64>().map_err(|_| bad());
+        let num = |v: &str| {
+            v.trim()
+                .trim_end_matches("ms")
+                .parse::<u64>()
+                .map_err(|_| bad())
+        };
         let request_ms = num(req)?;
         let output_token_ms = match tok {
             None => 0,
@@ -90,9 +95,18 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         let l: Latency = "800+20/tok".parse().unwrap();
-        assert_eq!(l, Latency { request_ms: 800, output_token_ms: 20 });
+        assert_eq!(
+            l,
+            Latency {
+                request_ms: 800,
+                output_token_ms: 20
+            }
+        );
         assert_eq!(l.delay(10), Duration::from_millis(1000));
-        assert_eq!("250ms".parse::<Latency>().unwrap().delay(99), Duration::from_millis(250));
+        assert_eq!(
+            "250ms".parse::<Latency>().unwrap().delay(99),
+            Duration::from_millis(250)
+        );
         assert!("none".parse::<Latency>().unwrap().is_zero());
         assert_eq!(l.to_string().parse::<Latency>().unwrap(), l);
     }

@@ -22,8 +22,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::conversation::Conversation;
-use crate::scenario::{Scenario, assistant_message};
 use crate::latency::Latency;
+use crate::scenario::{Scenario, assistant_message};
 use crate::tokens;
 
 /// How the server runs.

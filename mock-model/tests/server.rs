@@ -288,7 +288,9 @@ async fn latency_delays_each_reply() {
 async fn scenario_latency_charges_per_output_token() {
     let yaml = "latency: {request_ms: 10, output_token_ms: 40}\nrules:\n  - reply: {message: \"one two three four five six seven eight\"}\n";
     let scenario = Scenario::from_yaml(yaml, "inline").unwrap();
-    let server = MockModel::start(scenario, Options::default()).await.unwrap();
+    let server = MockModel::start(scenario, Options::default())
+        .await
+        .unwrap();
     let started = Instant::now();
     let (status, _, _) = http(
         server.addr(),

@@ -11,6 +11,7 @@
 
 pub mod cli;
 mod errors;
+mod handoff;
 pub mod http;
 mod hub;
 pub mod log_file;
