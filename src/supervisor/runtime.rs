@@ -1243,7 +1243,8 @@ impl Supervisor {
         let mut woken_events: Vec<(String, usize)> = Vec::new();
         let mut stop: Vec<(String, Option<Pgid>)> = Vec::new();
         // Queued spawns the fan-out check now refuses: (agent, name, why), for the lead.
-        let mut refused: Vec<(String, String, String)> = Vec::new();
+        // (agent, name, why, whether the budget refused it: only that is the lead's to decide).
+        let mut refused: Vec<(String, String, String, bool)> = Vec::new();
         // Every task done, none failed, nothing for the lead to read: finalize without it.
         let mut finalize_clean: Option<usize> = None;
         let mut activity = false;
@@ -1315,7 +1316,9 @@ impl Supervisor {
                             tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team_id, agent_id = %id, reason = %why);
                             if let Some(a) = st.agents.get_mut(&id) {
                                 a.phase = Phase::Failed;
-                                refused.push((id.clone(), a.name.clone(), why));
+                                let budget = decision.budget_exhausted
+                                    || decision.limited_by == fanout::Limit::Budget;
+                                refused.push((id.clone(), a.name.clone(), why, budget));
                             }
                             retire.push(id);
                         }
@@ -1552,18 +1555,47 @@ impl Supervisor {
             })
             .await?;
         }
-        // A spawn the lead was told is waiting has now been refused: say so, or the lead
-        // waits for a worker that will never come.
+        // A spawn the lead was told is waiting has now been refused. For want of budget the
+        // lead must hear it (it decides what to drop). Refused by the fan-out, the workers
+        // already there suffice (a role no other worker has is never refused): nothing to
+        // decide, so it is only recorded (event log, the agent `failed` in team_status), not
+        // mailed, which would wake the lead for two full requests.
         let lead_id = self
             .lock()
             .teams
             .get(team_id)
             .and_then(|t| t.lead_id.clone());
-        if let Some(lead) = lead_id {
-            for (id, name, why) in refused {
-                let body = spawn_refused_message(&name, &id, &why);
-                self.tell_lead(hub, team_id, &lead, &id, body, "refused")
-                    .await;
+        for (id, name, why, budget) in refused {
+            // A task claimed for it at spawn goes back to the board for the others.
+            let (t, a) = (team_id.to_string(), id.clone());
+            match hub
+                .with_store(move |s| s.release_claims(&t, &a, "its waiting spawn was refused"))
+                .await
+            {
+                Ok(released) if !released.is_empty() => hub.board_changed(team_id),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(target: "codex_teams::supervisor", event = "release.failed", team_id = %team_id, agent_id = %id, error = %e)
+                }
+            }
+            let body = spawn_refused_message(&name, &id, &why);
+            match &lead_id {
+                Some(lead) if budget => {
+                    self.tell_lead(hub, team_id, lead, &id, body, "refused")
+                        .await
+                }
+                _ => {
+                    let (t, a) = (team_id.to_string(), id.clone());
+                    let logged = hub
+                        .with_store(move |s| {
+                            let reason = serde_json::json!({ "reason": body });
+                            s.append_event(&t, Some(&a), "agent.spawn_refused", &reason)
+                        })
+                        .await;
+                    if let Err(e) = logged {
+                        tracing::warn!(target: "codex_teams::supervisor", event = "spawn_refused.log_failed", team_id = %team_id, agent_id = %id, error = %e);
+                    }
+                }
             }
         }
         Ok(())
