@@ -88,6 +88,25 @@ fn a_broken_task_is_named_and_the_others_still_run() {
         fixed["workers_spawned"], 6,
         "fixed-6 always runs six: {fixed}"
     );
+    // What each agent spent, from the scripted model's request log: the lead plans, spawns
+    // and ends its turn (the supervisor finalizes the clean board); the worker spawned with the
+    // task starts on it, completes it and ends (no claim round trips); the five spawned with
+    // nothing ready end at once.
+    let requests = |run: &Value, agent: &str| -> Vec<u64> {
+        run["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["agent"].as_str().unwrap().starts_with(agent))
+            .map(|a| a["requests"].as_u64().unwrap())
+            .collect()
+    };
+    let adaptive = &runs[2];
+    assert_eq!(requests(adaptive, "lead"), [3], "{adaptive}");
+    assert_eq!(requests(adaptive, "implementer"), [3], "{adaptive}");
+    let mut idle = requests(fixed, "implementer");
+    idle.sort();
+    assert_eq!(idle, [1, 1, 1, 1, 1, 3], "{fixed}");
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(
         md.contains("zz-broken") && md.contains("scripted mode"),
