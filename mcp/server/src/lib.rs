@@ -25,6 +25,7 @@ pub mod stdio;
 pub mod token;
 pub mod tool_names;
 pub mod types;
+mod unread;
 
 pub use errors::{codes, store_error};
 pub use http::{HttpLimits, HttpServer, serve_http, serve_http_with};

@@ -1256,7 +1256,7 @@ impl ServerHandler for TeamServer {
         let refuse = caller
             .as_ref()
             .filter(|c| tool != "team_start" && !c.may_call(&tool));
-        let result = match refuse {
+        let mut result = match refuse {
             // Refused before any handler runs, so nothing is stored.
             Some(c) => Err(not_your_tool(&tool, c)),
             None => {
@@ -1264,6 +1264,14 @@ impl ServerHandler for TeamServer {
                 self.tool_router.call(tcc).await
             }
         };
+        if let (Some(c), Ok(CallToolResponse::Complete(r))) = (&caller, &mut result)
+            && !crate::unread::skips(&tool)
+        {
+            let (t, a) = (c.team_id.clone(), c.agent_id.clone());
+            if let Ok(n) = self.hub.with_store(move |s| s.pending_count(&t, &a)).await {
+                crate::unread::annotate(r, n);
+            }
+        }
         let ms = started.elapsed().as_millis() as u64;
         let (team_id, agent_id) = caller.map(|c| (c.team_id, c.agent_id)).unwrap_or_default();
         let failed = match &result {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawn_carries_its_task_and_completion_hands_over_the_next() {
@@ -81,6 +81,13 @@ async fn spawn_carries_its_task_and_completion_hands_over_the_next() {
     let wc = http_client(&env.http.agent_url(&worker), Some(&req.token))
         .await
         .unwrap();
+    // Mail for the worker: its next tool result says so in one line.
+    ok(
+        &lc,
+        "team_send",
+        json!({"to": worker, "body": "also check the docs"}),
+    )
+    .await;
     // Done with next=true: the next ready task that fits the role (t2 has none, t3 is a tester's).
     let up = ok(
         &wc,
@@ -88,16 +95,30 @@ async fn spawn_carries_its_task_and_completion_hands_over_the_next() {
         json!({"task_id": id1, "status": "done", "next": true}),
     )
     .await;
+    assert_eq!(
+        up["unread"], "1 unread message: call team_pull_inbox",
+        "{up}"
+    );
     assert_eq!(up["status"], "done", "{up}");
     assert_eq!(up["next"]["id"], id2, "{up}");
     assert_eq!(up["next"]["description"], "module b", "{up}");
     assert_eq!(up["next"]["status"], "claimed", "{up}");
+    let inbox = ok(&wc, "team_pull_inbox", json!({})).await;
+    assert!(inbox.get("unread").is_none(), "{inbox}");
+    let ids: Vec<Value> = inbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    ok(&wc, "team_ack", json!({ "ids": ids })).await;
     let up = ok(
         &wc,
         "task_update",
         json!({"task_id": id2, "status": "done", "next": true}),
     )
     .await;
+    assert!(up.get("unread").is_none(), "read and acked: {up}");
     assert!(
         up.get("next").is_none(),
         "the tester's task is not handed to an implementer: {up}"
