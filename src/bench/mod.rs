@@ -98,48 +98,8 @@ pub fn run(args: BenchRunArgs) -> anyhow::Result<()> {
         latency: args.latency,
         timeout: Duration::from_secs(args.timeout_secs),
     };
-    let mut usable = Vec::new();
-    for t in tasks {
-        match runner::check_fixture(&t) {
-            Ok(()) => usable.push(t),
-            Err(e) => broken.push(evalset::Broken {
-                task: t.name.clone(),
-                error: format!("{e:#}"),
-            }),
-        }
-    }
-    for b in &broken {
-        eprintln!(
-            "bench: task {} is broken and will not run: {}",
-            b.task, b.error
-        );
-    }
-    let total = usable.len() * arms.len() * args.repeat as usize;
-    eprintln!(
-        "bench: {mode} mode, {} task(s) x {} arm(s) x {} repeat(s) = {total} runs",
-        usable.len(),
-        arms.len(),
-        args.repeat
-    );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let mut runs: Vec<RunRecord> = Vec::new();
-    for t in &usable {
-        for rep in 1..=args.repeat {
-            for arm in &arms {
-                eprint!(
-                    "[{:>3}/{total}] {:<18} {:<9} #{rep} ... ",
-                    runs.len() + 1,
-                    t.name,
-                    arm.label()
-                );
-                let rec = rt.block_on(runner::run_one(t, arm, rep, &opts));
-                eprintln!("{}", progress_line(&rec));
-                runs.push(rec);
-            }
-        }
-    }
+    let usable = check_fixtures(tasks, &mut broken);
+    let runs = run_all(&usable, &arms, args.repeat, &opts)?;
     let setup = report::Setup {
         mode: mode.into(),
         date,
@@ -177,6 +137,66 @@ pub fn run(args: BenchRunArgs) -> anyhow::Result<()> {
         bail!("benchmark verdict FAIL: {}", report.verdict_reason);
     }
     Ok(())
+}
+
+/// Tasks whose fixture measures something; the others join `broken`, named.
+fn check_fixtures(
+    tasks: Vec<evalset::EvalTask>,
+    broken: &mut Vec<evalset::Broken>,
+) -> Vec<evalset::EvalTask> {
+    let mut usable = Vec::new();
+    for t in tasks {
+        match runner::check_fixture(&t) {
+            Ok(()) => usable.push(t),
+            Err(e) => broken.push(evalset::Broken {
+                task: t.name.clone(),
+                error: format!("{e:#}"),
+            }),
+        }
+    }
+    for b in broken.iter() {
+        eprintln!(
+            "bench: task {} is broken and will not run: {}",
+            b.task, b.error
+        );
+    }
+    usable
+}
+
+/// Every task by every arm, `repeat` times, with a progress line per run on stderr.
+fn run_all(
+    tasks: &[evalset::EvalTask],
+    arms: &[Arm],
+    repeat: u32,
+    opts: &RunOptions,
+) -> anyhow::Result<Vec<RunRecord>> {
+    let mode = if opts.live { "live" } else { "scripted" };
+    let total = tasks.len() * arms.len() * repeat as usize;
+    eprintln!(
+        "bench: {mode} mode, {} task(s) x {} arm(s) x {repeat} repeat(s) = {total} runs",
+        tasks.len(),
+        arms.len(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut runs: Vec<RunRecord> = Vec::new();
+    for t in tasks {
+        for rep in 1..=repeat {
+            for arm in arms {
+                eprint!(
+                    "[{:>3}/{total}] {:<18} {:<9} #{rep} ... ",
+                    runs.len() + 1,
+                    t.name,
+                    arm.label()
+                );
+                let rec = rt.block_on(runner::run_one(t, arm, rep, opts));
+                eprintln!("{}", progress_line(&rec));
+                runs.push(rec);
+            }
+        }
+    }
+    Ok(runs)
 }
 
 fn progress_line(r: &RunRecord) -> String {

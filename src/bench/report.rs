@@ -222,9 +222,57 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 
 /// Builds the report from every run.
 pub fn build(setup: Setup, runs: Vec<RunRecord>, broken: Vec<Broken>) -> Report {
+    let tasks = task_rows(&setup, &runs);
+    let (b, c) = (setup.baseline.as_str(), setup.candidate.as_str());
+    let summary: Vec<ArmSummary> = setup.arms.iter().map(|a| arm_summary(a, &tasks)).collect();
+    let med = |a: &str, f: &dyn Fn(&ArmSummary) -> f64| {
+        summary.iter().find(|s| s.arm == a).map(f).unwrap_or(0.0)
+    };
+    let input_ratio = ratio(med(c, &|s| s.median_input), med(b, &|s| s.median_input));
+    let cost_ratio = ratio(
+        med(c, &|s| s.median_cost_usd),
+        med(b, &|s| s.median_cost_usd),
+    );
+    let quality_regressions: Vec<String> = tasks
+        .iter()
+        .filter(|t| {
+            t.arms.get(b).is_some_and(Cell::passes) && !t.arms.get(c).is_some_and(Cell::passes)
+        })
+        .map(|t| t.task.clone())
+        .collect();
+    let categories = category_ratios(&tasks, b, c);
+    let walls = high_parallel_walls(&setup.arms, &tasks);
+    let (verdict, verdict_reason) = verdict(input_ratio, &quality_regressions, &broken, b, c);
+    Report {
+        title: format!("Benchmark report ({} mode): {c} vs {b}", setup.mode),
+        mode: setup.mode,
+        date: setup.date,
+        baseline: setup.baseline.clone(),
+        candidate: setup.candidate.clone(),
+        arms: setup.arms,
+        repeat: setup.repeat,
+        latency: setup.latency,
+        codex_version: setup.codex_version,
+        prices: PRICES,
+        summary,
+        tasks,
+        categories,
+        input_ratio,
+        cost_ratio,
+        high_parallel_wall_vs_solo: walls,
+        quality_regressions,
+        broken,
+        verdict,
+        verdict_reason,
+        runs,
+    }
+}
+
+/// One row per task, in category order, each with its cells by arm and the ratios.
+fn task_rows(setup: &Setup, runs: &[RunRecord]) -> Vec<TaskRow> {
     let mut by: BTreeMap<(String, String), Vec<&RunRecord>> = BTreeMap::new();
     let mut order: Vec<(String, String)> = Vec::new();
-    for r in &runs {
+    for r in runs {
         let k = (r.task.clone(), r.category.clone());
         if !order.contains(&k) {
             order.push(k);
@@ -236,7 +284,7 @@ pub fn build(setup: Setup, runs: Vec<RunRecord>, broken: Vec<Broken>) -> Report 
     let rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(99);
     order.sort_by(|a, b| (rank(&a.1), &a.0).cmp(&(rank(&b.1), &b.0)));
     let (b, c) = (setup.baseline.as_str(), setup.candidate.as_str());
-    let tasks: Vec<TaskRow> = order
+    order
         .iter()
         .map(|(task, category)| {
             let arms: BTreeMap<String, Cell> = setup
@@ -263,26 +311,13 @@ pub fn build(setup: Setup, runs: Vec<RunRecord>, broken: Vec<Broken>) -> Report 
                 arms,
             }
         })
-        .collect();
-    let summary: Vec<ArmSummary> = setup.arms.iter().map(|a| arm_summary(a, &tasks)).collect();
-    let med = |a: &str, f: &dyn Fn(&ArmSummary) -> f64| {
-        summary.iter().find(|s| s.arm == a).map(f).unwrap_or(0.0)
-    };
-    let input_ratio = ratio(med(c, &|s| s.median_input), med(b, &|s| s.median_input));
-    let cost_ratio = ratio(
-        med(c, &|s| s.median_cost_usd),
-        med(b, &|s| s.median_cost_usd),
-    );
-    let quality_regressions: Vec<String> = tasks
-        .iter()
-        .filter(|t| {
-            t.arms.get(b).is_some_and(Cell::passes) && !t.arms.get(c).is_some_and(Cell::passes)
-        })
-        .map(|t| t.task.clone())
-        .collect();
-    let categories = category_ratios(&tasks, b, c);
+        .collect()
+}
+
+/// High-parallel tasks: each team arm's median wall time over solo's, median over tasks.
+fn high_parallel_walls(arms: &[String], tasks: &[TaskRow]) -> BTreeMap<String, f64> {
     let mut walls = BTreeMap::new();
-    for arm in setup.arms.iter().filter(|a| *a != "solo") {
+    for arm in arms.iter().filter(|a| *a != "solo") {
         let rs: Vec<f64> = tasks
             .iter()
             .filter(|t| t.category == "high-parallel")
@@ -297,30 +332,7 @@ pub fn build(setup: Setup, runs: Vec<RunRecord>, broken: Vec<Broken>) -> Report 
             walls.insert(arm.clone(), median(&rs));
         }
     }
-    let (verdict, verdict_reason) = verdict(input_ratio, &quality_regressions, &broken, b, c);
-    Report {
-        title: format!("Benchmark report ({} mode): {c} vs {b}", setup.mode),
-        mode: setup.mode,
-        date: setup.date,
-        baseline: setup.baseline.clone(),
-        candidate: setup.candidate.clone(),
-        arms: setup.arms,
-        repeat: setup.repeat,
-        latency: setup.latency,
-        codex_version: setup.codex_version,
-        prices: PRICES,
-        summary,
-        tasks,
-        categories,
-        input_ratio,
-        cost_ratio,
-        high_parallel_wall_vs_solo: walls,
-        quality_regressions,
-        broken,
-        verdict,
-        verdict_reason,
-        runs,
-    }
+    walls
 }
 
 fn arm_summary(arm: &str, tasks: &[TaskRow]) -> ArmSummary {
