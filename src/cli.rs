@@ -51,6 +51,9 @@ pub enum BenchCommand {
     Bus(crate::bench_bus::BenchBusArgs),
     /// Per-worker memory and time to first model request: npm launcher vs native codex.
     Spawn(crate::bench_spawn::BenchSpawnArgs),
+    /// The eval set (benchmarks/tasks) by solo, fixed-6 and adaptive arms: tokens, time,
+    /// quality, a report and a verdict (scripts/benchmark.sh).
+    Run(crate::bench::BenchRunArgs),
 }
 
 /// `codex-teams mcp` with the supervisor attached, so `team_spawn` starts real workers.
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
         Command::Bench(BenchCommand::Spawn(args)) => crate::bench_spawn::run(args),
+        Command::Bench(BenchCommand::Run(args)) => crate::bench::run(args),
         Command::Install(args) => crate::install::setup::run(args),
         Command::Uninstall(args) => crate::install::uninstall::run(args),
         Command::CheckConfig(args) => crate::install::check::run(args),

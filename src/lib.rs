@@ -1,5 +1,6 @@
 //! codex-teams: a supervisor that runs OpenAI's Codex CLI as a team of processes.
 
+pub mod bench;
 pub mod bench_bus;
 pub mod bench_floor;
 pub mod bench_proc;

@@ -56,6 +56,10 @@ pub struct CommonArgs {
     /// With --scenario: append every model request as a JSON line to this file.
     #[arg(long, env = "CODEX_TEAMS_SCENARIO_LOG")]
     pub scenario_log: Option<PathBuf>,
+    /// With --scenario: the scripted model's latency, `REQUEST_MS+TOKEN_MS/tok` (e.g.
+    /// `800+20/tok`) [default: the scenario's `latency`, else none].
+    #[arg(long, env = "CODEX_TEAMS_SCENARIO_LATENCY")]
+    pub scenario_latency: Option<codex_teams_mock_model::Latency>,
     /// Model for the lead and every worker [default: inherited: the lead's session, else
     /// $CODEX_HOME/config.toml].
     #[arg(long)]
@@ -228,6 +232,7 @@ impl Session {
                     scenario,
                     MockOptions {
                         log_path: common.scenario_log.clone(),
+                        latency: common.scenario_latency,
                         ..MockOptions::default()
                     },
                 )

@@ -1253,10 +1253,44 @@ impl Supervisor {
         let st = self.lock();
         let input = self.fanout_input(&st, team_id, Some(agent_id), &tasks, &ready, spent);
         let decision = fanout::decide(&self.opts.profile, &input);
-        let adm = fanout::admit_spawn(&decision, input.running, 1);
+        let adm = admit_spawn(&st, team_id, agent_id, &decision, input.running, &tasks);
         tracing::info!(target: "codex_teams::supervisor", event = "fanout.decision", team_id = %team_id, agent_id = %agent_id,
             band = %decision.band, target = decision.target, running = input.running, admission = ?adm, reason = %decision.reason);
         Ok(adm)
+    }
+
+    /// Finalizes a team whose every task is done without waking its lead (profile
+    /// `early_stop.finalize_clean_board`); the event log says the supervisor did it.
+    async fn finalize_clean_board(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        done: usize,
+    ) -> anyhow::Result<()> {
+        let t = team_id.to_string();
+        let lead = self
+            .lock()
+            .teams
+            .get(team_id)
+            .and_then(|x| x.lead_id.clone());
+        let won = hub
+            .with_store(move |s| {
+                match s.set_team_status_if(&t, TeamStatus::Running, TeamStatus::Finalized) {
+                    Ok(_) => {
+                        let summary = format!("all {done} tasks done; finalized by the supervisor (nothing for the lead to decide)");
+                        s.append_event(&t, lead.as_deref(), "team.finalized", &serde_json::json!({"outcome": "done", "summary": summary, "by": "supervisor"}))?;
+                        Ok(true)
+                    }
+                    Err(codex_teams_store::StoreError::Conflict(_)) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        if won {
+            tracing::info!(target: "codex_teams::supervisor", event = "team.finalized", team_id = %team_id, by = "supervisor", tasks_done = done);
+            Runtime::finalized(self, team_id);
+        }
+        Ok(())
     }
 
     fn ensure_team_known(&self, team_id: &str) -> anyhow::Result<()> {
@@ -1412,7 +1446,10 @@ impl Supervisor {
         let mut woken_events: Vec<(String, usize)> = Vec::new();
         let mut stop: Vec<(String, Option<Pgid>)> = Vec::new();
         // Queued spawns the fan-out check now refuses: (agent, name, why), for the lead.
-        let mut refused: Vec<(String, String, String)> = Vec::new();
+        // (agent, name, why, whether the budget refused it: only that is the lead's to decide).
+        let mut refused: Vec<(String, String, String, bool)> = Vec::new();
+        // Every task done, none failed, nothing for the lead to read: finalize without it.
+        let mut finalize_clean: Option<usize> = None;
         let mut activity = false;
         {
             let mut st = self.lock();
@@ -1458,7 +1495,7 @@ impl Supervisor {
                     // An accepted spawn is only ever delayed, not turned into a resume.
                     input.idle = 0;
                     let decision = fanout::decide(profile, &input);
-                    match fanout::admit_spawn(&decision, input.running, 1) {
+                    match admit_spawn(&st, team_id, &id, &decision, input.running, &tasks) {
                         Admission::Allow => {
                             if let Some(a) = st.agents.get_mut(&id) {
                                 a.phase = Phase::Starting;
@@ -1482,7 +1519,9 @@ impl Supervisor {
                             tracing::info!(target: "codex_teams::supervisor", event = "spawn.refused", team_id = %team_id, agent_id = %id, reason = %why);
                             if let Some(a) = st.agents.get_mut(&id) {
                                 a.phase = Phase::Failed;
-                                refused.push((id.clone(), a.name.clone(), why));
+                                let budget = decision.budget_exhausted
+                                    || decision.limited_by == fanout::Limit::Budget;
+                                refused.push((id.clone(), a.name.clone(), why, budget));
                             }
                             retire.push(id);
                         }
@@ -1599,7 +1638,21 @@ impl Supervisor {
                         && (a.phase.busy() || a.phase == Phase::Queued)
                 });
                 let lead_id = st.teams[team_id].lead_id.clone();
-                if profile.early_stop.board_done
+                let lead_has_nothing = lead_id.as_ref().is_some_and(|l| {
+                    pending.get(l).copied().unwrap_or(0) == 0
+                        && st.agents.get(l).is_some_and(|a| a.phase == Phase::Idle)
+                });
+                if profile.early_stop.finalize_clean_board
+                    && board_done
+                    && failed == 0
+                    && !workers_busy
+                    && lead_has_nothing
+                    && !lead_external
+                    && !st.teams[team_id].board_done_nudged
+                {
+                    st.teams.get_mut(team_id).expect("team").board_done_nudged = true;
+                    finalize_clean = Some(done);
+                } else if profile.early_stop.board_done
                     && board_done
                     && !workers_busy
                     && !st.teams[team_id].board_done_nudged
@@ -1640,6 +1693,9 @@ impl Supervisor {
                     a.phase = Phase::Queued;
                 }
             }
+        }
+        if let Some(done) = finalize_clean {
+            self.finalize_clean_board(hub, team_id, done).await?;
         }
         for id in first_turns {
             self.launch_first(&id);
@@ -1702,18 +1758,47 @@ impl Supervisor {
             })
             .await?;
         }
-        // A spawn the lead was told is waiting has now been refused: say so, or the lead
-        // waits for a worker that will never come.
+        // A spawn the lead was told is waiting has now been refused. For want of budget the
+        // lead must hear it (it decides what to drop). Refused by the fan-out, the workers
+        // already there suffice (a role no other worker has is never refused): nothing to
+        // decide, so it is only recorded (event log, the agent `failed` in team_status), not
+        // mailed, which would wake the lead for two full requests.
         let lead_id = self
             .lock()
             .teams
             .get(team_id)
             .and_then(|t| t.lead_id.clone());
-        if let Some(lead) = lead_id {
-            for (id, name, why) in refused {
-                let body = spawn_refused_message(&name, &id, &why);
-                self.tell_lead(hub, team_id, &lead, &id, body, "refused")
-                    .await;
+        for (id, name, why, budget) in refused {
+            // A task claimed for it at spawn goes back to the board for the others.
+            let (t, a) = (team_id.to_string(), id.clone());
+            match hub
+                .with_store(move |s| s.release_claims(&t, &a, "its waiting spawn was refused"))
+                .await
+            {
+                Ok(released) if !released.is_empty() => hub.board_changed(team_id),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(target: "codex_teams::supervisor", event = "release.failed", team_id = %team_id, agent_id = %id, error = %e)
+                }
+            }
+            let body = spawn_refused_message(&name, &id, &why);
+            match &lead_id {
+                Some(lead) if budget => {
+                    self.tell_lead(hub, team_id, lead, &id, body, "refused")
+                        .await
+                }
+                _ => {
+                    let (t, a) = (team_id.to_string(), id.clone());
+                    let logged = hub
+                        .with_store(move |s| {
+                            let reason = serde_json::json!({ "reason": body });
+                            s.append_event(&t, Some(&a), "agent.spawn_refused", &reason)
+                        })
+                        .await;
+                    if let Err(e) = logged {
+                        tracing::warn!(target: "codex_teams::supervisor", event = "spawn_refused.log_failed", team_id = %team_id, agent_id = %id, error = %e);
+                    }
+                }
             }
         }
         Ok(())
@@ -1822,6 +1907,40 @@ fn spawn_refused_message(name: &str, agent_id: &str, why: &str) -> String {
     format!(
         "[codex-teams] worker {name} ({agent_id}) will not start: its waiting spawn was refused: {why}."
     )
+}
+
+/// The fan-out's admission of one spawn, except that a spawn whose role is the only one
+/// able to take an unfinished task is let in (under the cap): refusing it would leave that
+/// task to nobody.
+fn admit_spawn(
+    st: &State,
+    team_id: &str,
+    agent_id: &str,
+    decision: &fanout::Decision,
+    running: usize,
+    tasks: &[codex_teams_store::Task],
+) -> Admission {
+    let adm = fanout::admit_spawn(decision, running, 1);
+    if matches!(adm, Admission::Allow) || running >= decision.cap {
+        return adm;
+    }
+    let task_roles: Vec<Option<&str>> = tasks
+        .iter()
+        .filter(|t| !matches!(t.status, TaskStatus::Done | TaskStatus::Failed))
+        .map(|t| t.role.as_deref())
+        .collect();
+    let others: Vec<&str> = st
+        .agents
+        .values()
+        .filter(|a| a.team_id == team_id && a.agent_id != agent_id && !a.is_lead())
+        .filter(|a| a.phase != Phase::Stopped)
+        .map(|a| a.role.as_str())
+        .collect();
+    let role = st.agents.get(agent_id).map_or("", |a| a.role.as_str());
+    if fanout::sole_worker_for_a_task(role, &task_roles, &others) {
+        return Admission::Allow;
+    }
+    adm
 }
 
 fn now_ms() -> u128 {
