@@ -32,21 +32,24 @@ SCENARIO = os.path.join(ROOT, "fixtures/scenarios/smoke.yaml")
 MODULES = [f"m{i}" for i in range(1, 7)]
 TASK = "smoke high: fix the failing test in each of these modules: " + " ".join(MODULES)
 TOKEN_RATIO = 1.25
+MAX_RATIO = [TOKEN_RATIO]  # --max-ratio
 
 # Supervisor kill points: a rule of smoke.yaml and how many of its requests must be served.
 SUPERVISOR_POINTS = [
     ("spawns-requested", "lead-spawns-high", 1),
-    ("workers-claimed", "worker-claims", 2),
+    ("workers-started", "worker-starts-on-its-task", 2),
     ("mid-work", "worker-completes", 2),
     ("board-done", "worker-completes", 6),
-    ("finalize-called", "lead-finalizes", 1),
+    ("workers-ending", "worker-ends", 3),
 ]
 # Worker kill points: kill one live implementer once this many requests of the rule were served.
 WORKER_POINTS = [
-    ("after-claim", "worker-claims", 1),
-    ("mid-shell", "worker-fixes", 2),
+    ("on-its-task", "worker-starts-on-its-task", 1),
+    ("mid-work", "worker-starts-on-its-task", 4),
     ("after-complete", "worker-completes", 1),
 ]
+# Most requests a rule gets in an uninterrupted run (for random kill points).
+RULE_TOP = {"worker-starts-on-its-task": 6, "worker-completes": 6, "worker-ends": 6}
 
 
 class World:
@@ -219,7 +222,7 @@ def check(world, baseline, case, team):
         problems.append(f"{dups} duplicate completions")
     tokens = served_tokens(reqs)
     ratio = tokens / baseline if baseline else 0.0
-    if baseline and ratio > TOKEN_RATIO:
+    if baseline and ratio > MAX_RATIO[0]:
         problems.append(f"tokens {tokens} = {ratio:.2f}x the uninterrupted run")
     return {
         "case": case,
@@ -235,7 +238,10 @@ def check(world, baseline, case, team):
 def kill_supervisor(world, proc, rule, count, limit=90):
     if not wait_until(lambda: world.served(rule) >= count or proc.poll() is not None, limit):
         return f"never reached {rule} x{count}"
-    os.kill(proc.pid, signal.SIGKILL)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the run ended first: the case still checks the outcome
     proc.wait()
     return None
 
@@ -289,7 +295,7 @@ def random_case(args, baseline, i):
     target = random.choice(["supervisor"] * 5 + ["worker"] * 3)
     rules = SUPERVISOR_POINTS if target == "supervisor" else WORKER_POINTS
     _, rule, _ = random.choice(rules)
-    top = {"worker-completes": 6, "worker-claims": 6, "worker-fixes": 6}.get(rule, 1)
+    top = RULE_TOP.get(rule, 1)
     count = random.randint(1, top)
     return one_case(args, baseline, f"random-{i}:{target}@{rule}x{count}", target, rule, count)
 
@@ -304,8 +310,11 @@ def main():
     p.add_argument("--bin", default=os.environ.get("CODEX_TEAMS_BIN", os.path.join(ROOT, "target/debug/codex-teams")))
     p.add_argument("--codex", default=os.environ.get("CODEX_BIN", os.path.join(ROOT, ".tools/codex/node_modules/.bin/codex")))
     p.add_argument("--keep", action="store_true", help="keep the directories of failed cases")
+    p.add_argument("--max-ratio", type=float, default=TOKEN_RATIO,
+                   help="most tokens a case may spend, as a multiple of the uninterrupted run (default 1.25)")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     args = p.parse_args()
+    MAX_RATIO[0] = args.max_ratio
     for what, path in (("codex-teams", args.bin), ("codex", args.codex)):
         if not os.access(path, os.X_OK):
             sys.exit(f"chaos: {what} binary not found or not executable: {path}")

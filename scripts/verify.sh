@@ -30,5 +30,8 @@ done
 echo "smoke: $passed passed, 0 failed"
 echo "== 20 codex-teams mcp servers on one home (scripts/mcp-load.py, short)"
 python3 scripts/mcp-load.py --bin "$CODEX_TEAMS_BIN" --servers 20 --rounds 3
+echo "== quick benchmark: 3 tasks, 1 repeat (fails on a quality regression or adaptive not below fixed-6)"
+bash scripts/benchmark.sh --baseline fixed-6 --candidate adaptive --repeat 1 \
+  --tasks s1-wordcount,m1-inventory,c1-pipeline --out "$inst/bench"
 echo "== security probes against a live run (scripts/security-check.sh)"
 bash scripts/security-check.sh

@@ -124,7 +124,7 @@ async fn measure(
     let model = MockModel::start(
         scenario,
         Options {
-            latency: HOLD,
+            latency: Some(codex_teams_mock_model::Latency::per_request(HOLD)),
             ..Options::default()
         },
     )

@@ -36,6 +36,10 @@ pub enum Command {
     Resume(crate::supervisor::resume::ResumeArgs),
     /// Show teams, or one team's agents, tasks and usage.
     Status(crate::supervisor::status::StatusArgs),
+    /// Replay a team's run from the store: timeline, turns, tokens; --json or --html.
+    Replay(crate::replay::ReplayArgs),
+    /// Watch a team live in the terminal (one line per event when not on a terminal).
+    Watch(crate::watch::WatchArgs),
     /// Internal: the watcher that kills a dead supervisor's leftover children.
     #[command(name = "__reap", hide = true)]
     Reap { tag: String },
@@ -47,6 +51,9 @@ pub enum BenchCommand {
     Bus(crate::bench_bus::BenchBusArgs),
     /// Per-worker memory and time to first model request: npm launcher vs native codex.
     Spawn(crate::bench_spawn::BenchSpawnArgs),
+    /// The eval set (benchmarks/tasks) by solo, fixed-6 and adaptive arms: tokens, time,
+    /// quality, a report and a verdict (scripts/benchmark.sh).
+    Run(crate::bench::BenchRunArgs),
 }
 
 /// `codex-teams mcp` with the supervisor attached, so `team_spawn` starts real workers.
@@ -71,6 +78,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),
         Command::Bench(BenchCommand::Spawn(args)) => crate::bench_spawn::run(args),
+        Command::Bench(BenchCommand::Run(args)) => crate::bench::run(args),
         Command::Install(args) => crate::install::setup::run(args),
         Command::Uninstall(args) => crate::install::uninstall::run(args),
         Command::CheckConfig(args) => crate::install::check::run(args),
@@ -80,6 +88,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => crate::supervisor::run::run(args),
         Command::Resume(args) => crate::supervisor::resume::run(args),
         Command::Status(args) => crate::supervisor::status::run(args),
+        Command::Replay(args) => crate::replay::run(args),
+        Command::Watch(args) => crate::watch::run(args),
         Command::Reap { tag } => crate::supervisor::reaper::reap_main(&tag),
     };
     match result {

@@ -160,6 +160,7 @@ fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
             "a token of the killed supervisor still authenticates"
         );
     }
+    replay_is_one_timeline(&w, &team_id, &st);
     // The worker's resumed turn continued the same codex thread.
     let reqs = w.requests();
     let restarted: Vec<_> = reqs
@@ -177,5 +178,65 @@ fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
         reqs.iter()
             .any(|r| r["prompt_cache_key"] == thread && r["rule"] == "worker-claims"),
         "the resumed thread is the one that claimed the task"
+    );
+}
+
+/// The killed session and the resumed one replay as one timeline: one seam naming the worker
+/// that was interrupted, its cut turn and its resumed one in one lane, the tokens of both
+/// sessions adding up to what `status` says.
+fn replay_is_one_timeline(w: &World, team_id: &str, st: &Value) {
+    let out = output_within(
+        w.cmd(&["replay", team_id, "--json"]),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["sessions"], 2, "{r}");
+    let entries = r["entries"].as_array().unwrap();
+    let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|p| p[0] < p[1]), "one ordered log");
+    let seams: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "team.resumed")
+        .collect();
+    assert_eq!(seams.len(), 1);
+    let worker = st["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["role"] != "lead")
+        .unwrap();
+    let wid = worker["agent_id"].as_str().unwrap();
+    assert_eq!(seams[0]["payload"]["interrupted"], serde_json::json!([wid]));
+    let seam = seams[0]["seq"].as_i64().unwrap();
+    let lane = r["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["agent_id"] == wid)
+        .unwrap();
+    let turns = lane["turns"].as_array().unwrap();
+    assert!(turns.len() >= 2, "{lane}");
+    assert_eq!(turns[0]["outcome"], "interrupted", "{lane}");
+    assert_eq!(turns.last().unwrap()["outcome"], "completed", "{lane}");
+    let mine = |before: bool| {
+        entries
+            .iter()
+            .any(|e| e["agent_id"] == wid && (e["seq"].as_i64().unwrap() < seam) == before)
+    };
+    assert!(
+        mine(true) && mine(false),
+        "the worker acts in both sessions"
+    );
+    for k in ["input", "cached_input", "output"] {
+        assert_eq!(r["totals"][k], st["tokens"][k], "{k}");
+        assert_eq!(lane["tokens"][k], worker["tokens"][k], "{k}");
+    }
+    let text_out = output_within(w.cmd(&["replay", team_id]), Duration::from_secs(60));
+    let shown = text(&text_out.stdout);
+    let name = worker["name"].as_str().unwrap();
+    assert!(
+        shown.contains(&format!("interrupted mid-turn: {name}")),
+        "{shown}"
     );
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::latency::Latency;
 use crate::scenario::Scenario;
 use crate::server::{MockModel, Options};
 
@@ -18,9 +19,13 @@ pub struct MockModelArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Delay before each reply, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
+    /// Delay before each reply, in milliseconds (same as `--latency MS`).
+    #[arg(long, conflicts_with = "latency")]
+    pub latency_ms: Option<u64>,
+    /// Latency model: `REQUEST_MS+TOKEN_MS/tok` (per request plus per output token), e.g.
+    /// `800+20/tok` [default: the scenario's `latency`, else none].
+    #[arg(long)]
+    pub latency: Option<crate::latency::Latency>,
     /// Append every request and its token counts to this JSONL file.
     #[arg(long)]
     pub log: Option<PathBuf>,
@@ -39,7 +44,9 @@ pub fn run(args: MockModelArgs) -> anyhow::Result<()> {
             scenario,
             Options {
                 port: args.port,
-                latency: Duration::from_millis(args.latency_ms),
+                latency: args.latency.or(args
+                    .latency_ms
+                    .map(|ms| Latency::per_request(Duration::from_millis(ms)))),
                 log_path: args.log,
             },
         )

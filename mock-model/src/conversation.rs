@@ -81,8 +81,16 @@ impl Conversation {
     }
 
     /// The latest output, anywhere in the conversation, of the tool with this name.
-    pub fn latest_output_of(&self, tool: &str) -> Option<&ToolOutput> {
-        self.all_outputs.iter().rev().find(|o| {
+    pub fn latest_output_of<'a>(&'a self, tool: &'a str) -> Option<&'a ToolOutput> {
+        self.outputs_of(tool).last()
+    }
+
+    /// Every output of `tool` (bare name or `namespace.name`) in the conversation, in order.
+    pub fn outputs_of<'a>(
+        &'a self,
+        tool: &'a str,
+    ) -> impl DoubleEndedIterator<Item = &'a ToolOutput> {
+        self.all_outputs.iter().filter(move |o| {
             o.tool == tool
                 || o.namespace
                     .as_deref()

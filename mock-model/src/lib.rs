@@ -7,10 +7,12 @@ pub mod cli;
 pub mod conversation;
 pub mod echo_mcp;
 pub mod harness;
+pub mod latency;
 pub mod scenario;
 pub mod server;
 pub mod template;
 pub mod tokens;
 
+pub use latency::Latency;
 pub use scenario::{Scenario, ScenarioError};
 pub use server::{MockModel, MockModelHandle, Options, Outcome, RecordedRequest};

@@ -21,6 +21,10 @@ pub struct Scenario {
     /// Free-form description.
     #[serde(default)]
     pub description: Option<String>,
+    /// The model's thinking time per request and per output token, unless the server is
+    /// started with its own (`--latency`).
+    #[serde(default)]
+    pub latency: Option<crate::latency::Latency>,
     /// Rules, tried in order; the first that matches (and is not used up) answers.
     pub rules: Vec<Rule>,
 }

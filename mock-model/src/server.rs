@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::conversation::Conversation;
+use crate::latency::Latency;
 use crate::scenario::{Scenario, assistant_message};
 use crate::tokens;
 
@@ -30,8 +31,9 @@ use crate::tokens;
 pub struct Options {
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// Delay before each reply, to imitate a model's thinking time.
-    pub latency: Duration,
+    /// Delay before each reply, to imitate a model's thinking time; `None`: the scenario's
+    /// own `latency`, if any.
+    pub latency: Option<Latency>,
     /// JSONL file every request record is appended to.
     pub log_path: Option<PathBuf>,
 }
@@ -96,7 +98,7 @@ impl RecordedRequest {
 
 struct Shared {
     scenario: Scenario,
-    latency: Duration,
+    latency: Latency,
     log: Option<Mutex<File>>,
     inner: Mutex<Inner>,
 }
@@ -129,9 +131,10 @@ impl MockModel {
             None => None,
         };
         let rules = scenario.rules.len();
+        let latency = opts.latency.or(scenario.latency).unwrap_or_default();
         let shared = Arc::new(Shared {
             scenario,
-            latency: opts.latency,
+            latency,
             log,
             inner: Mutex::new(Inner {
                 uses: vec![0; rules],
@@ -389,8 +392,9 @@ async fn responses(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     let sse = sse_body(&record);
     shared.inner.lock().unwrap().records.push(record);
 
-    if !shared.latency.is_zero() {
-        tokio::time::sleep(shared.latency).await;
+    let delay = shared.latency.delay(output_tokens);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     (
         StatusCode::OK,

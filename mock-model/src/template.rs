@@ -36,7 +36,8 @@ struct Expr {
 enum Root {
     Prompt,
     LastOutput,
-    Outputs(String),
+    /// A tool's latest output, or (`outputs.TOOL[N]`) its N-th in the conversation, from 0.
+    Outputs(String, Option<usize>),
     Capture(String),
 }
 
@@ -153,7 +154,14 @@ fn parse_expr(src: &str) -> Result<Expr, String> {
         Some(Seg::Key(k)) if k == "prompt" => Root::Prompt,
         Some(Seg::Key(k)) if k == "last_output" => Root::LastOutput,
         Some(Seg::Key(k)) if k == "outputs" => match segs.next() {
-            Some(Seg::Key(tool)) => Root::Outputs(tool),
+            Some(Seg::Key(tool)) => match segs.as_slice().first() {
+                Some(Seg::Index(n)) => {
+                    let n = *n;
+                    segs.next();
+                    Root::Outputs(tool, Some(n))
+                }
+                _ => Root::Outputs(tool, None),
+            },
             _ => {
                 return Err(format!(
                     "`outputs` needs a tool name, as in `outputs.exec_command.text`, in `{{{{ {src} }}}}`"
@@ -246,9 +254,16 @@ impl Expr {
                     .ok_or_else(|| fail("no tool output in this turn yet".into()))?;
                 return self.finish(walk_output(out, &self.path).map_err(fail)?);
             }
-            Root::Outputs(tool) => {
-                let out = conv.latest_output_of(tool).ok_or_else(|| {
-                    fail(format!("no output of tool `{tool}` in the conversation"))
+            Root::Outputs(tool, nth) => {
+                let out = match nth {
+                    None => conv.latest_output_of(tool),
+                    Some(n) => conv.outputs_of(tool).nth(*n),
+                }
+                .ok_or_else(|| match nth {
+                    None => fail(format!("no output of tool `{tool}` in the conversation")),
+                    Some(n) => fail(format!(
+                        "tool `{tool}` has no output number {n} (from 0) in the conversation"
+                    )),
                 })?;
                 return self.finish(walk_output(out, &self.path).map_err(fail)?);
             }
@@ -361,6 +376,12 @@ mod tests {
         assert_eq!(render("{{last_output.text|trim}}!").unwrap(), "hello!");
         assert_eq!(render("{{ last_output.exit_code }}").unwrap(), "0");
         assert_eq!(render("{{ outputs.team_claim.task_id }}").unwrap(), "T-7");
+        assert_eq!(
+            render("{{ outputs.team_claim[0].task_id }}").unwrap(),
+            "T-7"
+        );
+        let e = render("{{ outputs.team_claim[1].task_id }}").unwrap_err().0;
+        assert!(e.contains("no output number 1"), "{e}");
         assert_eq!(render("{{ outputs.team_claim.list[0].a }}").unwrap(), "1");
         assert_eq!(
             render("{{ outputs.team_claim.json.list.0 }}").unwrap(),

@@ -54,7 +54,7 @@ async fn start(log: Option<std::path::PathBuf>, latency: Duration) -> MockModelH
         scenario,
         Options {
             port: 0,
-            latency,
+            latency: Some(codex_teams_mock_model::Latency::per_request(latency)),
             log_path: log,
         },
     )
@@ -281,6 +281,28 @@ async fn latency_delays_each_reply() {
     .await;
     assert_eq!(status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+/// The scenario's `latency` charges per output token: a longer answer waits longer.
+#[tokio::test]
+async fn scenario_latency_charges_per_output_token() {
+    let yaml = "latency: {request_ms: 10, output_token_ms: 40}\nrules:\n  - reply: {message: \"one two three four five six seven eight\"}\n";
+    let scenario = Scenario::from_yaml(yaml, "inline").unwrap();
+    let server = MockModel::start(scenario, Options::default())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (status, _, _) = http(
+        server.addr(),
+        "POST",
+        "/v1/responses",
+        &request("k", json!([user("hi")])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let out = server.requests()[0].output_tokens;
+    assert!(out >= 8, "{out} output tokens");
+    assert!(started.elapsed() >= Duration::from_millis(10 + 40 * out));
 }
 
 #[tokio::test]

@@ -255,6 +255,18 @@ pub enum Admission {
     Refuse(String),
 }
 
+/// Whether a spawn of `role` must be admitted although the ready work does not justify
+/// another worker: an unfinished task needs exactly that role (`task_roles`: the roles of
+/// tasks not yet done or failed) and no other worker of the team has it (`other_roles`).
+/// Refusing it would leave that task with nobody able to take it, and the run stalls.
+pub fn sole_worker_for_a_task(
+    role: &str,
+    task_roles: &[Option<&str>],
+    other_roles: &[&str],
+) -> bool {
+    task_roles.contains(&Some(role)) && !other_roles.contains(&role)
+}
+
 /// Admits `requested` new workers while `running` are working, against a fresh `decision`.
 /// Idle workers the decision plans to resume count first, so new ones are spawned only
 /// beyond them.

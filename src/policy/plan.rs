@@ -131,7 +131,7 @@ pub fn admit_new_spawn(s: &Snapshot<'_>, agent_id: &str) -> SpawnCheck {
     }
     let decision = fanout::decide(s.profile, &input);
     SpawnCheck {
-        admission: fanout::admit_spawn(&decision, input.running, 1),
+        admission: admit_spawn(&s.agents, s, agent_id, &decision, input.running),
         decision: Some(decision),
         running: input.running,
     }
@@ -157,6 +157,41 @@ pub fn stops_for_limit(s: &Snapshot<'_>, agent_id: &str, limit: Limit) -> Vec<Ac
             },
         })
         .collect()
+}
+
+/// The fan-out's admission of one spawn, except that a spawn whose role is the only one
+/// able to take an unfinished task is let in (under the cap): refusing it would leave that
+/// task to nobody.
+fn admit_spawn(
+    agents: &[AgentView],
+    s: &Snapshot<'_>,
+    agent_id: &str,
+    decision: &Decision,
+    running: usize,
+) -> Admission {
+    let adm = fanout::admit_spawn(decision, running, 1);
+    if matches!(adm, Admission::Allow) || running >= decision.cap {
+        return adm;
+    }
+    let task_roles: Vec<Option<&str>> = s
+        .tasks
+        .iter()
+        .filter(|t| !matches!(t.status, TaskStatus::Done | TaskStatus::Failed))
+        .map(|t| t.role.as_deref())
+        .collect();
+    let others: Vec<&str> = agents
+        .iter()
+        .filter(|a| a.agent_id != agent_id && !a.is_lead && a.phase != Phase::Stopped)
+        .map(|a| a.role.as_str())
+        .collect();
+    let role = agents
+        .iter()
+        .find(|a| a.agent_id == agent_id)
+        .map_or("", |a| a.role.as_str());
+    if fanout::sole_worker_for_a_task(role, &task_roles, &others) {
+        return Admission::Allow;
+    }
+    adm
 }
 
 /// The fan-out policy's input from the team's agents and board, leaving out `exclude` (the
@@ -258,7 +293,7 @@ impl Planner<'_, '_> {
             let mut input = fanout_input(&self.agents, Some(&id), self.s);
             input.idle = 0;
             let decision = fanout::decide(self.s.profile, &input);
-            match fanout::admit_spawn(&decision, input.running, 1) {
+            match admit_spawn(&self.agents, self.s, &id, &decision, input.running) {
                 Admission::Allow => {
                     self.set_phase(i, Phase::Starting);
                     self.out.push(Action::StartFirst { agent_id: id });
@@ -277,10 +312,13 @@ impl Planner<'_, '_> {
                     }
                     self.set_phase(i, Phase::Failed);
                     let name = self.agents[i].name.clone();
+                    let budget =
+                        decision.budget_exhausted || decision.limited_by == fanout::Limit::Budget;
                     self.out.push(Action::RefuseSpawn {
                         agent_id: id,
                         name,
                         why,
+                        budget,
                     });
                 }
             }
@@ -402,7 +440,8 @@ impl Planner<'_, '_> {
     }
 
     /// The board is done and no worker is busy: the idle lead (ours, not the user's) is
-    /// asked once to merge and finalize.
+    /// asked once to merge and finalize, or, every task done and the lead without mail
+    /// (profile `early_stop.finalize_clean_board`), the supervisor finalizes without it.
     fn nudge_lead_when_board_done(&mut self) {
         let s = self.s;
         let done = s
@@ -417,6 +456,23 @@ impl Planner<'_, '_> {
             .count();
         let board_done = !s.tasks.is_empty() && done + failed == s.tasks.len();
         let workers_busy = self.workers().any(|a| a.phase.owed());
+        let lead = s
+            .lead_id
+            .as_deref()
+            .and_then(|l| self.agents.iter().position(|a| a.agent_id == l));
+        let lead_has_nothing = lead
+            .is_some_and(|i| self.agents[i].pending == 0 && self.agents[i].phase == Phase::Idle);
+        if s.profile.early_stop.finalize_clean_board
+            && board_done
+            && failed == 0
+            && !workers_busy
+            && lead_has_nothing
+            && !s.lead_external
+            && !s.board_done_nudged
+        {
+            self.out.push(Action::FinalizeCleanBoard { done });
+            return;
+        }
         if !s.profile.early_stop.board_done
             || !board_done
             || workers_busy
@@ -425,10 +481,6 @@ impl Planner<'_, '_> {
         {
             return;
         }
-        let lead = s
-            .lead_id
-            .as_deref()
-            .and_then(|l| self.agents.iter().position(|a| a.agent_id == l));
         if let Some(i) = lead
             && self.agents[i].phase == Phase::Idle
         {

@@ -135,6 +135,11 @@ pub struct EarlyStop {
     pub board_done: bool,
     pub budget_spent: bool,
     pub lead_finalized: bool,
+    /// When every task is done, none failed and the lead has no unread mail, the supervisor
+    /// finalizes the team itself instead of resuming the lead: there is nothing to decide,
+    /// and a lead turn costs two full requests.
+    #[serde(default)]
+    pub finalize_clean_board: bool,
 }
 
 /// Size limits that keep messages compact (big content goes into artifacts).

@@ -4,6 +4,7 @@
 //! layer's `Runtime` with real workers, and the `run`, `resume` and `status` commands.
 
 pub mod command;
+pub mod digest;
 pub mod events;
 pub mod guardian;
 pub mod home;

@@ -105,8 +105,18 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         let (agents, tokens, usages, (pendings, held)) = session
             .hub
             .with_store(move |s| {
-                s.set_team_status(&t, TeamStatus::Running)?;
                 let listed = s.list_agents(&t)?;
+                // The replay's seam between the runs: what the previous supervisor left.
+                let interrupted: Vec<&str> = listed
+                    .iter()
+                    .filter(|a| a.state == AgentState::Running)
+                    .map(|a| a.agent_id.as_str())
+                    .collect();
+                let previous = s.team(&t)?.status.as_str();
+                let seam =
+                    serde_json::json!({ "previous_status": previous, "interrupted": interrupted });
+                s.append_event(&t, None, "team.resumed", &seam)?;
+                s.set_team_status(&t, TeamStatus::Running)?;
                 let mut agents = Vec::new();
                 let mut tokens = Vec::new();
                 let mut usages = Vec::new();

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use codex_teams_mcp::TeamHub;
+use codex_teams_mcp::logging::LogGuard;
 use codex_teams_mock_model::{MockModel, MockModelHandle, Options as MockOptions, Scenario};
 use codex_teams_store::{NewTeam, Store, TeamStatus};
-use tracing_appender::non_blocking::WorkerGuard;
 
 use super::events::Usage;
 use super::home::TeamsHome;
@@ -56,6 +56,10 @@ pub struct CommonArgs {
     /// With --scenario: append every model request as a JSON line to this file.
     #[arg(long, env = "CODEX_TEAMS_SCENARIO_LOG")]
     pub scenario_log: Option<PathBuf>,
+    /// With --scenario: the scripted model's latency, `REQUEST_MS+TOKEN_MS/tok` (e.g.
+    /// `800+20/tok`) [default: the scenario's `latency`, else none].
+    #[arg(long, env = "CODEX_TEAMS_SCENARIO_LATENCY")]
+    pub scenario_latency: Option<codex_teams_mock_model::Latency>,
     /// Model for the lead and every worker [default: inherited: the lead's session, else
     /// $CODEX_HOME/config.toml].
     #[arg(long)]
@@ -138,7 +142,7 @@ pub struct Session {
     pub hub: Arc<TeamHub>,
     pub mock: Option<MockModelHandle>,
     pub json: bool,
-    _log: Option<WorkerGuard>,
+    _log: Option<LogGuard>,
 }
 
 /// Resolves `--max-threads` against the profile: above 6 is refused before anything starts.
@@ -214,7 +218,7 @@ impl Session {
     pub async fn open(
         common: &CommonArgs,
         mut profile: Profile,
-        log_guard: Option<WorkerGuard>,
+        log_guard: Option<LogGuard>,
         home: TeamsHome,
         lead_external: bool,
     ) -> anyhow::Result<Session> {
@@ -228,6 +232,7 @@ impl Session {
                     scenario,
                     MockOptions {
                         log_path: common.scenario_log.clone(),
+                        latency: common.scenario_latency,
                         ..MockOptions::default()
                     },
                 )
@@ -279,7 +284,9 @@ impl Session {
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let progress = (!self.json).then(|| {
-            super::progress::spawn(self.hub.clone(), self.supervisor.clone(), team_id.into())
+            let budget = Some(self.profile.budget.total_tokens);
+            let (hub, sup) = (self.hub.clone(), self.supervisor.clone());
+            super::progress::spawn(hub, sup, team_id.into(), budget)
         });
         let hard_finalize = self.supervisor.options().drain + Duration::from_secs(120);
         let ending = loop {
@@ -348,7 +355,7 @@ impl Session {
             }
         };
         if let Some(p) = progress {
-            p.abort();
+            p.stop();
         }
         tracing::info!(target: "codex_teams::supervisor", event = "run.ending", team_id = %team_id, reason = %ending.reason());
         Ok(ending)
@@ -466,7 +473,7 @@ fn env_ms(name: &str) -> Option<Duration> {
 }
 
 /// Sets up JSON logs in `$CODEX_TEAMS_HOME/logs`.
-pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<WorkerGuard> {
+pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<LogGuard> {
     codex_teams_mcp::logging::init_json_logging(&home.log_dir(), prefix)
 }
 

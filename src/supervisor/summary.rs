@@ -161,9 +161,13 @@ impl Summary {
             "  tokens: input {} (cached {}), output {}\n",
             self.tokens.input, self.tokens.cached_input, self.tokens.output
         ));
+        out.push_str(&format!(
+            "    {:<14} {:<12} {:<8} {:>9} {:>9} {:>7}  agent id\n",
+            "agent", "role", "state", "input", "cached", "output"
+        ));
         for (id, a) in &self.tokens.by_agent {
             out.push_str(&format!(
-                "    {:<14} {:<12} {:<8} input {:>8} cached {:>8} output {:>6}  {}\n",
+                "    {:<14} {:<12} {:<8} {:>9} {:>9} {:>7}  {}\n",
                 a.name, a.role, a.state, a.input, a.cached_input, a.output, id
             ));
         }
@@ -173,6 +177,55 @@ impl Summary {
                 sc.requests, sc.unmatched, sc.errors
             ));
         }
+        out.push_str(&format!(
+            "  replay: codex-teams replay {}   (--html FILE for a page with a lane per agent)\n",
+            self.team_id
+        ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_ends_with_a_token_table_and_the_replay_command() {
+        let mut s = Summary {
+            team_id: "team-7".into(),
+            ..Summary::default()
+        };
+        s.tokens.by_agent.insert(
+            "agt-1".into(),
+            AgentTokens {
+                role: "implementer".into(),
+                name: "implementer-1".into(),
+                state: "stopped".into(),
+                input: 1200,
+                cached_input: 800,
+                output: 95,
+            },
+        );
+        let text = s.text();
+        let lines: Vec<&str> = text.lines().collect();
+        let head = lines.iter().position(|l| l.contains("agent id")).unwrap();
+        let row = lines[head + 1];
+        for (word, value) in [("input", "1200"), ("cached", "800"), ("output", "95")] {
+            let end = lines[head].find(word).unwrap() + word.len();
+            assert_eq!(
+                &row[end - value.len()..end],
+                value,
+                "{word} column:\n{text}"
+            );
+        }
+        assert_eq!(
+            lines
+                .last()
+                .unwrap()
+                .split_whitespace()
+                .take(4)
+                .collect::<Vec<_>>(),
+            ["replay:", "codex-teams", "replay", "team-7"]
+        );
     }
 }

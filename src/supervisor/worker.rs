@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codex_teams_mcp::TeamHub;
-use codex_teams_mcp::redact::redact_json;
 use codex_teams_store::{AgentState, Usage as StoreUsage};
 use serde_json::Value;
 
@@ -300,7 +299,7 @@ pub async fn run_turn(
                 continue;
             }
             let (t, a) = (team.clone(), agent.clone());
-            let payload = redact_json(&value);
+            let payload = super::digest::digest(&event);
             let _ = hub
                 .with_store(move |s| {
                     s.append_event(&t, Some(&a), &format!("codex.{kind}"), &payload)

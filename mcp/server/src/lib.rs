@@ -11,6 +11,7 @@
 
 pub mod cli;
 mod errors;
+mod handoff;
 pub mod http;
 mod hub;
 pub mod log_file;
@@ -21,9 +22,11 @@ pub mod runtime;
 pub mod schemas;
 mod server;
 pub mod stdio;
+pub mod team_log;
 pub mod token;
 pub mod tool_names;
 pub mod types;
+mod unread;
 
 pub use errors::{codes, store_error};
 pub use http::{HttpLimits, HttpServer, serve_http, serve_http_with};

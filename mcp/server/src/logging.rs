@@ -43,6 +43,12 @@ pub fn secret_guard() -> FilterFn {
     })
 }
 
+/// Whether message log lines carry a (redacted) preview of the body: only when
+/// `CODEX_TEAMS_LOG_BODIES=1`. By default the log keeps ids and sizes, never bodies.
+pub fn log_bodies() -> bool {
+    std::env::var_os("CODEX_TEAMS_LOG_BODIES").is_some_and(|v| v == "1")
+}
+
 /// The most bytes of a caller-controlled value (tool arguments, an error text) one log
 /// event carries.
 pub const MAX_LOGGED_BYTES: usize = 512;
@@ -61,18 +67,27 @@ pub fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}… [truncated, {} bytes]", &s[..end], s.len()))
 }
 
+/// One JSON object per line, event fields at the top level, no span noise.
+fn json_layer<S, W>(make_writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(make_writer)
+}
+
 /// Installs a global JSON-lines subscriber writing to `make_writer`, filtered by `filter`
 /// and [`secret_guard`]. Fails if one is already set.
 pub fn init_json_logging_with<W>(make_writer: W, filter: EnvFilter) -> anyhow::Result<()>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let layer = tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(make_writer)
+    let layer = json_layer(make_writer)
         .with_filter(filter)
         .with_filter(secret_guard());
     tracing_subscriber::registry()
@@ -81,20 +96,49 @@ where
         .map_err(|e| anyhow::anyhow!("cannot set the log subscriber: {e}"))
 }
 
+/// Flushes the log writers when dropped: keep it alive for the life of the process.
+#[must_use = "dropping the guard stops the log writers"]
+pub struct LogGuard {
+    _writers: Vec<WorkerGuard>,
+}
+
 /// Logs JSON lines to `<dir>/<prefix>.jsonl`, rotated by size (16 MiB per file, 4 older
-/// files kept: at most 80 MiB). The directory is made `0700` and the files `0600`. Keep the
-/// guard alive for the life of the process (dropping it flushes).
-pub fn init_json_logging(dir: &Path, prefix: &str) -> anyhow::Result<WorkerGuard> {
+/// files kept: at most 80 MiB), and each line with a `team_id` also to
+/// `<dir>/teams/<team_id>.jsonl` ([`crate::team_log`], 8 MiB, 2 older kept). Directories
+/// are made `0700` and files `0600`.
+pub fn init_json_logging(dir: &Path, prefix: &str) -> anyhow::Result<LogGuard> {
     let fix = codex_teams_store::files::ensure_private_dir(dir)
         .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
     let file = SizeCappedFile::open(dir, prefix, DEFAULT_MAX_BYTES, DEFAULT_KEEP)
         .with_context(|| format!("cannot open a log file in {}", dir.display()))?;
+    let teams_dir = dir.join("teams");
+    let teams = crate::team_log::TeamFiles::new(&teams_dir).with_context(|| {
+        format!(
+            "cannot create the team log directory {}",
+            teams_dir.display()
+        )
+    })?;
     let (writer, guard) = tracing_appender::non_blocking(file);
-    init_json_logging_with(writer, env_filter())?;
+    let (team_writer, team_guard) = tracing_appender::non_blocking(teams);
+    let per_team = json_layer(team_writer)
+        .with_filter(env_filter())
+        .with_filter(filter_fn(|m| m.fields().field("team_id").is_some()))
+        .with_filter(secret_guard());
+    tracing_subscriber::registry()
+        .with(
+            json_layer(writer)
+                .with_filter(env_filter())
+                .with_filter(secret_guard()),
+        )
+        .with(per_team)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot set the log subscriber: {e}"))?;
     if let Some(fix) = fix {
         tracing::warn!(target: "codex_teams::logging", event = "file.mode_fixed", path = %fix.path.display(), "{fix}");
     }
-    Ok(guard)
+    Ok(LogGuard {
+        _writers: vec![guard, team_guard],
+    })
 }
 
 /// Logs JSON lines to stderr (a stdio MCP server keeps stdout for the protocol; Codex keeps

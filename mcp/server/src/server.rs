@@ -21,6 +21,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use serde_json::{Value, json};
 
 use crate::errors::{forbidden, invalid, not_your_tool};
+use crate::handoff;
 use crate::hub::{Caller, TeamHub};
 use crate::logging::{MAX_LOGGED_BYTES, bounded};
 use crate::redact::{preview, redact_json};
@@ -486,7 +487,8 @@ impl TeamServer {
         });
         let cc = c.clone();
         let (brief, name, m) = (a.brief.clone(), a.name.clone(), model.clone());
-        let minted = self
+        let (task_id, lease) = (a.task_id.clone(), self.hub.opts.task_lease);
+        let (minted, handoff) = self
             .hub
             .with_store(move |s| {
                 let team = s.team(&cc.team_id)?;
@@ -508,7 +510,7 @@ impl TeamServer {
                         format!("{role}-{}", same + 1)
                     }
                 };
-                crate::hub::register_agent(
+                let minted = crate::hub::register_agent(
                     s,
                     &cc.team_id,
                     NewAgent {
@@ -519,7 +521,15 @@ impl TeamServer {
                         token_hash: None,
                         tools,
                     },
-                )
+                )?;
+                let id = minted.agent.agent_id.clone();
+                match handoff::at_spawn(s, &cc.team_id, &id, role, task_id.as_deref(), lease) {
+                    Ok(h) => Ok((minted, h)),
+                    Err(e) => {
+                        s.set_agent_state(&cc.team_id, &id, AgentState::Failed, None, None)?;
+                        Err(e)
+                    }
+                }
             })
             .await?;
         let agent = minted.agent.clone();
@@ -528,7 +538,7 @@ impl TeamServer {
             agent_id: agent.agent_id.clone(),
             role: agent.role.clone(),
             name: agent.name.clone(),
-            brief: agent.brief.clone(),
+            brief: handoff::brief_with(&agent.brief, &handoff),
             token: minted.token,
             model,
         };
@@ -536,7 +546,11 @@ impl TeamServer {
             let (t, id) = (agent.team_id.clone(), agent.agent_id.clone());
             let _ = self
                 .hub
-                .with_store(move |s| s.set_agent_state(&t, &id, AgentState::Failed, None, None))
+                .with_store(move |s| {
+                    // A task claimed for it goes back to the board.
+                    s.release_claims(&t, &id, "its spawn was refused")?;
+                    s.set_agent_state(&t, &id, AgentState::Failed, None, None)
+                })
                 .await;
             tracing::warn!(
                 target: EVENT_TARGET,
@@ -564,6 +578,7 @@ impl TeamServer {
             agent_id: agent.agent_id,
             name: agent.name,
             state: state_name(agent.state),
+            task_id: handoff.task.map(|t| t.task_id),
         }))
     }
 
@@ -580,7 +595,7 @@ impl TeamServer {
         let cc = c.clone();
         let (to, body) = (a.to, a.body);
         let bytes = body.len();
-        let body_preview = preview(&body, PREVIEW_CHARS);
+        let body_preview = crate::logging::log_bodies().then(|| preview(&body, PREVIEW_CHARS));
         let (to, out) = self
             .hub
             .with_store(move |s| {
@@ -615,7 +630,7 @@ impl TeamServer {
             message_id = %out.message_id,
             created = out.created,
             bytes,
-            preview = %body_preview,
+            preview = body_preview.as_deref(),
         );
         if out.created {
             self.hub.message_arrived(&c.team_id, &to);
@@ -638,7 +653,7 @@ impl TeamServer {
         let cc = c.clone();
         let body = a.body;
         let bytes = body.len();
-        let body_preview = preview(&body, PREVIEW_CHARS);
+        let body_preview = crate::logging::log_bodies().then(|| preview(&body, PREVIEW_CHARS));
         let (out, others) = self
             .hub
             .with_store(move |s| {
@@ -661,7 +676,7 @@ impl TeamServer {
             created = out.created,
             recipients = out.recipients,
             bytes,
-            preview = %body_preview,
+            preview = body_preview.as_deref(),
         );
         if out.created {
             for id in &others {
@@ -828,13 +843,13 @@ impl TeamServer {
     }
 
     #[tool(
-        description = "Update a task you hold: progress, result artifact, status done/failed/open (give back)."
+        description = "Update a task you hold: progress, result artifact, status done/failed/open. next=true with done/failed claims your next ready task."
     )]
     async fn task_update(
         &self,
         Parameters(a): Parameters<TaskUpdateArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TaskOut>, ErrorData> {
+    ) -> Result<Json<TaskUpdateOut>, ErrorData> {
         let c = self.caller(&ctx)?;
         if a.artifact_v.is_some() && a.artifact.is_none() {
             return Err(invalid("artifact_v given without artifact"));
@@ -854,7 +869,11 @@ impl TeamServer {
         };
         let task_id = a.task_id;
         let expected = a.v;
-        let (task, ready) = self
+        let want_next = a.next
+            && !c.is_lead()
+            && matches!(set, Some(SetStatus::Done) | Some(SetStatus::Failed));
+        let role = c.role.clone();
+        let (task, ready, next) = self
             .hub
             .with_store(move |s| {
                 let v = match expected {
@@ -865,12 +884,16 @@ impl TeamServer {
                 if t.status == TaskStatus::Claimed {
                     t = s.heartbeat_task(&cc.team_id, &task_id, &cc.agent_id, lease)?;
                 }
+                let next = match want_next {
+                    true => handoff::claim_next(s, &cc.team_id, &cc.agent_id, &role, lease)?,
+                    false => None,
+                };
                 let ready: HashSet<String> = s
                     .ready_tasks(&cc.team_id)?
                     .into_iter()
                     .map(|t| t.task_id)
                     .collect();
-                Ok((t, ready))
+                Ok((t, ready, next))
             })
             .await?;
         tracing::info!(
@@ -885,8 +908,15 @@ impl TeamServer {
         if set.is_some() {
             self.hub.board_changed(&c.team_id);
         }
+        if let Some(n) = &next {
+            tracing::info!(target: EVENT_TARGET, event = "task.claimed", team_id = %c.team_id, agent_id = %c.agent_id, task_id = %n.task_id, via = "task_update");
+        }
         let state = task_state(&task, &ready);
-        Ok(Json(task_out(task, state, false)))
+        Ok(Json(TaskUpdateOut {
+            task: task_out(task, state, false),
+            note: (want_next && next.is_none()).then(|| handoff::END_TURN.to_string()),
+            next: next.map(|n| task_out(n, TaskState::Claimed, true)),
+        }))
     }
 
     #[tool(description = "List the task board (without descriptions).")]
@@ -977,11 +1007,13 @@ impl TeamServer {
         let Artifact { meta, content } = self
             .hub
             .with_store(move |s| {
-                if a.artifact_id.starts_with("art-") {
-                    s.read_artifact(&cc.team_id, &a.artifact_id, a.v)
+                let art = if a.artifact_id.starts_with("art-") {
+                    s.read_artifact(&cc.team_id, &a.artifact_id, a.v)?
                 } else {
-                    s.read_artifact_by_name(&cc.team_id, &a.artifact_id, a.v)
-                }
+                    s.read_artifact_by_name(&cc.team_id, &a.artifact_id, a.v)?
+                };
+                s.record_artifact_read(&cc.team_id, &cc.agent_id, &art.meta)?;
+                Ok(art)
             })
             .await?;
         tracing::info!(
@@ -1229,7 +1261,7 @@ impl ServerHandler for TeamServer {
         let refuse = caller
             .as_ref()
             .filter(|c| tool != "team_start" && !c.may_call(&tool));
-        let result = match refuse {
+        let mut result = match refuse {
             // Refused before any handler runs, so nothing is stored.
             Some(c) => Err(not_your_tool(&tool, c)),
             None => {
@@ -1237,6 +1269,14 @@ impl ServerHandler for TeamServer {
                 self.tool_router.call(tcc).await
             }
         };
+        if let (Some(c), Ok(CallToolResponse::Complete(r))) = (&caller, &mut result)
+            && !crate::unread::skips(&tool)
+        {
+            let (t, a) = (c.team_id.clone(), c.agent_id.clone());
+            if let Ok(n) = self.hub.with_store(move |s| s.pending_count(&t, &a)).await {
+                crate::unread::annotate(r, n);
+            }
+        }
         let ms = started.elapsed().as_millis() as u64;
         let (team_id, agent_id) = caller.map(|c| (c.team_id, c.agent_id)).unwrap_or_default();
         let failed = match &result {

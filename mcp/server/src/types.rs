@@ -127,6 +127,9 @@ pub struct TeamSpawnArgs {
     /// Short name (default: role + number).
     #[serde(default)]
     pub name: Option<String>,
+    /// A ready task for this worker, claimed for it now: it starts on it without a claim.
+    #[serde(default)]
+    pub task_id: Option<String>,
 }
 
 /// Result of `team_spawn`: the new agent, not yet running.
@@ -136,6 +139,9 @@ pub struct TeamSpawnOut {
     pub name: String,
     /// "pending": it starts when a slot is free.
     pub state: String,
+    /// The task claimed for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
 }
 
 // ---------------------------------------------------------------- bus
@@ -331,6 +337,22 @@ pub struct TaskUpdateArgs {
     pub artifact: Option<String>,
     #[serde(default)]
     pub artifact_v: Option<u32>,
+    /// With status done/failed: also claim the next ready task for your role and return it.
+    #[serde(default)]
+    pub next: bool,
+}
+
+/// Result of `task_update`: the task, and with `next` the one claimed for you after it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct TaskUpdateOut {
+    #[serde(flatten)]
+    pub task: TaskOut,
+    /// The next task, claimed for you (with its description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<TaskOut>,
+    /// What to do now, when `next` was asked for and nothing is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Arguments of `task_list`.

@@ -215,7 +215,16 @@ async fn strict_vote_from_patches_to_a_recorded_winner() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["decision_id"] == dec.as_str())
         .collect();
-    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    // Each step is logged by the handler and again as the store event it committed.
+    let names_of = |mirrored: bool| -> Vec<&str> {
+        events
+            .iter()
+            .filter(|e| (e["target"] == codex_teams_store::EVENTS_TARGET) == mirrored)
+            .filter_map(|e| e["event"].as_str())
+            .collect()
+    };
+    assert_eq!(names_of(true), names_of(false), "{text}");
+    let names = names_of(false);
     assert_eq!(
         names,
         [

@@ -48,7 +48,11 @@ async fn every_tool_over_http() {
     assert_eq!(req.agent_id, worker_id);
     assert_eq!(req.team_id, team_id);
     assert_eq!(req.role, "implementer");
-    assert_eq!(req.brief, "implement parse()");
+    // Nothing is on the board yet: the brief tells the worker so (it ends its turn at once).
+    assert_eq!(
+        req.brief,
+        "implement parse()\n\nNo task is ready for you now: end your turn at once; you are resumed when one is."
+    );
     assert_eq!(req.model.as_deref(), Some("mock-model"));
     let row = env.store().agent(&team_id, &worker_id).unwrap();
     assert_eq!(row.model.as_deref(), Some("mock-model"));

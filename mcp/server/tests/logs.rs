@@ -65,7 +65,11 @@ async fn events_carry_trace_ids_and_no_secrets() {
     assert_eq!(s[0]["agent_id"], lead.agent.agent_id);
     assert_eq!(s[0]["to_agent"], worker.agent.agent_id);
     assert_eq!(s[0]["message_id"], sent["message_id"]);
-    assert!(s[0]["preview"].as_str().unwrap().contains("[REDACTED]"));
+    assert_eq!(s[0]["bytes"], sent_body_len(secret, password));
+    assert!(
+        s[0].get("preview").is_none(),
+        "bodies stay out by default: {s:?}"
+    );
     let d = find("message.delivered");
     assert_eq!(d.len(), 1);
     assert_eq!(d[0]["message_id"], sent["message_id"]);
@@ -79,6 +83,47 @@ async fn events_carry_trace_ids_and_no_secrets() {
     assert_eq!(r[0]["agent_id"], lead.agent.agent_id);
     assert_eq!(find("task.created")[0]["task_id"], task["id"]);
 
+    // The store's own events, mirrored once committed, join the same ids.
+    let stored: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == codex_teams_store::EVENTS_TARGET)
+        .collect();
+    let one = |kind: &str, key: &str, id: &Value| -> Value {
+        let hits: Vec<&Value> = stored
+            .iter()
+            .filter(|e| e["event"] == kind && e[key] == *id)
+            .collect();
+        assert_eq!(hits.len(), 1, "{kind} {key}={id}: {stored:?}");
+        assert_eq!(hits[0]["team_id"], team.team_id);
+        hits[0].clone()
+    };
+    let m = &sent["message_id"];
+    assert_eq!(
+        one("message.sent", "message_id", m)["agent_id"],
+        lead.agent.agent_id
+    );
+    assert_eq!(
+        one("message.delivered", "message_id", m)["agent_id"],
+        worker.agent.agent_id
+    );
+    assert_eq!(
+        one("message.acked", "message_id", m)["agent_id"],
+        worker.agent.agent_id
+    );
+    assert_eq!(
+        one("artifact.published", "artifact_id", &art["id"])["agent_id"],
+        worker.agent.agent_id
+    );
+    assert_eq!(
+        one("artifact.read", "artifact_id", &art["id"])["agent_id"],
+        lead.agent.agent_id
+    );
+    assert_eq!(
+        one("task.created", "task_id", &task["id"])["agent_id"],
+        lead.agent.agent_id
+    );
+
     let errors: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -90,4 +135,9 @@ async fn events_carry_trace_ids_and_no_secrets() {
             .iter()
             .any(|e| e["args"].as_str().unwrap_or("").contains("[REDACTED]"))
     );
+}
+
+/// The size of the body the test sends (the log keeps sizes, not bodies).
+fn sent_body_len(secret: &str, password: &str) -> usize {
+    format!("use {secret} and password={password}").len()
 }

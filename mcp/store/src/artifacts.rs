@@ -5,6 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
+use crate::events::log_event;
 use crate::ids::{new_id, now_ms, prefix};
 use crate::store::{ensure_member, ensure_team, require_text, within_limit};
 use crate::*;
@@ -170,7 +171,27 @@ impl Store {
                 author,
                 now
             ])?;
+            let published = serde_json::json!({ "artifact_id": artifact_id, "name": new.name,
+                "version": version, "bytes": new.content.len(), "sha256": sha256 });
+            log_event(c, team_id, Some(author), "artifact.published", &published)?;
             load_ref(c, &artifact_id, version)
+        })
+    }
+
+    /// Records in the event log that `reader` read this artifact version (ids and size, no
+    /// content): reads are otherwise invisible, and a replay shows who used whose work.
+    pub fn record_artifact_read(
+        &self,
+        team_id: &str,
+        reader: &str,
+        meta: &ArtifactRef,
+    ) -> StoreResult<i64> {
+        let read = serde_json::json!({ "artifact_id": meta.artifact_id, "name": meta.name,
+            "version": meta.version, "bytes": meta.size, "author": meta.author });
+        self.write(|c| {
+            ensure_member(c, team_id, reader)?;
+            artifact_in_team(c, team_id, &meta.artifact_id)?;
+            log_event(c, team_id, Some(reader), "artifact.read", &read)
         })
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::events::log_event;
 use crate::ids::{lease_ms, new_id, now_ms, prefix};
 use crate::store::{ensure_member, ensure_team, require_text, within_limit};
 use crate::*;
@@ -145,6 +146,10 @@ impl Store {
             for r in &recipients {
                 deliver.execute(params![r, seq, team_id, message_id])?;
             }
+            let to_field = target(&to).unwrap_or("*");
+            let sent = serde_json::json!({ "message_id": message_id, "to": to_field,
+                "recipients": recipients.len(), "bytes": body.len() });
+            log_event(c, team_id, Some(from_agent), "message.sent", &sent)?;
             Ok(SendOutcome {
                 message_id,
                 created: true,
@@ -205,8 +210,11 @@ impl Store {
                 "UPDATE deliveries SET lease_until = ?3, attempts = attempts + 1
                  WHERE recipient = ?1 AND msg_seq = ?2",
             )?;
-            for (seq, _) in &picked {
+            for (seq, d) in &picked {
                 lease_it.execute(params![agent_id, seq, now + lease])?;
+                let got = serde_json::json!({ "message_id": d.message_id,
+                    "from": d.from_agent, "attempt": d.attempts, "bytes": d.body.len() });
+                log_event(c, team_id, Some(agent_id), "message.delivered", &got)?;
             }
             Ok(picked.into_iter().map(|(_, d)| d).collect())
         })
@@ -241,6 +249,8 @@ impl Store {
                     })?;
                 if !acked {
                     newly += end.execute(params![agent_id, seq, now])?;
+                    let acked = serde_json::json!({ "message_id": id });
+                    log_event(c, team_id, Some(agent_id), "message.acked", &acked)?;
                 }
             }
             Ok(newly)

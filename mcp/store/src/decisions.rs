@@ -600,6 +600,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|e| e.kind)
+            .filter(|k| k.starts_with("decision."))
             .collect()
     }
 

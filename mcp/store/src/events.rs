@@ -18,17 +18,22 @@ pub(crate) fn log_event(
     kind: &str,
     payload: &serde_json::Value,
 ) -> StoreResult<i64> {
+    let payload = crate::redact::redact_json(payload);
+    let at = now_ms();
     c.prepare_cached(
         "INSERT INTO events (team_id, agent_id, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![
-        team_id,
-        agent_id,
-        kind,
-        crate::redact::redact_json(payload).to_string(),
-        now_ms()
-    ])?;
-    Ok(c.last_insert_rowid())
+    .execute(params![team_id, agent_id, kind, payload.to_string(), at])?;
+    let seq = c.last_insert_rowid();
+    crate::event_trace::hold(Event {
+        seq,
+        team_id: team_id.to_string(),
+        agent_id: agent_id.map(str::to_string),
+        kind: kind.to_string(),
+        payload,
+        at,
+    });
+    Ok(seq)
 }
 
 impl Store {
@@ -43,19 +48,12 @@ impl Store {
         payload: &serde_json::Value,
     ) -> StoreResult<i64> {
         require_text("event kind", kind)?;
-        let payload = serde_json::to_string(&crate::redact::redact_json(payload))
-            .map_err(|e| StoreError::Invalid(format!("event payload is not JSON: {e}")))?;
-        let now = now_ms();
         self.write(|c| {
             match agent_id {
                 Some(agent) => ensure_member(c, team_id, agent)?,
                 None => ensure_team(c, team_id)?,
             }
-            c.prepare_cached(
-                "INSERT INTO events (team_id, agent_id, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![team_id, agent_id, kind, payload, now])?;
-            Ok(c.last_insert_rowid())
+            log_event(c, team_id, agent_id, kind, payload)
         })
     }
 
@@ -146,6 +144,8 @@ mod tests {
         let f = Fixture::new(1);
         let s = &f.store;
         let a = &f.agents[0];
+        // The fixture's own team.started and agent.added come first.
+        let base = s.last_event_seq(&f.team).unwrap();
         let s1 = s
             .append_event(&f.team, None, "team.started", &json!({"goal": "x"}))
             .unwrap();
@@ -158,7 +158,7 @@ mod tests {
             .append_event(&f.team, Some(a), "message.sent", &json!([1, 2]))
             .unwrap();
         assert!(s1 < s2 && s2 < s3);
-        let all = s.events(&f.team, 0, 100).unwrap();
+        let all = s.events(&f.team, base, 100).unwrap();
         assert_eq!(
             all.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![s1, s2, s3]
@@ -176,7 +176,10 @@ mod tests {
         let f = Fixture::new(1);
         let s = &f.store;
         let a = &f.agents[0];
-        assert_eq!(s.last_event_seq(&f.team).unwrap(), 0);
+        assert_eq!(
+            s.events_of_kind(&f.team, 0, "", 100).unwrap()[0].kind,
+            "team.started"
+        );
         s.append_event(&f.team, Some(a), "codex.item.updated", &json!({}))
             .unwrap();
         let start = s.last_event_seq(&f.team).unwrap();
@@ -264,6 +267,90 @@ mod tests {
     }
 
     #[test]
+    fn bus_artifact_agent_and_usage_events_carry_their_ids() {
+        let f = Fixture::new(2);
+        let s = &f.store;
+        let (a, b) = (&f.agents[0], &f.agents[1]);
+        let start = s.last_event_seq(&f.team).unwrap();
+        let body = "a body the log must not keep";
+        let sent = s
+            .send(&f.team, a, Recipient::Agent(b.clone()), body, "k1")
+            .unwrap();
+        // A retried send creates nothing, so it logs nothing either.
+        s.send(&f.team, a, Recipient::Agent(b.clone()), body, "k1")
+            .unwrap();
+        let got = s
+            .pull_inbox(&f.team, b, 10, std::time::Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        s.ack(&f.team, b, std::slice::from_ref(&sent.message_id))
+            .unwrap();
+        s.ack(&f.team, b, std::slice::from_ref(&sent.message_id))
+            .unwrap();
+        let art = s
+            .publish_artifact(
+                &f.team,
+                a,
+                NewArtifact {
+                    name: "notes".into(),
+                    content: "twelve bytes".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        s.record_artifact_read(&f.team, b, &art).unwrap();
+        s.set_agent_state(&f.team, b, AgentState::Running, None, Some(42))
+            .unwrap();
+        s.set_agent_state(&f.team, b, AgentState::Running, Some("thr"), Some(42))
+            .unwrap();
+        s.record_usage(
+            &f.team,
+            b,
+            Usage {
+                input_tokens: 10,
+                output_tokens: 3,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let ev = s.events(&f.team, start, 100).unwrap();
+        let kinds: Vec<&str> = ev.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "message.sent",
+                "message.delivered",
+                "message.acked",
+                "artifact.published",
+                "artifact.read",
+                "agent.state",
+                "usage.recorded"
+            ]
+        );
+        for e in &ev[..3] {
+            assert_eq!(e.payload["message_id"], sent.message_id.as_str());
+        }
+        assert_eq!(ev[0].agent_id.as_deref(), Some(a.as_str()));
+        assert_eq!(ev[0].payload["to"], b.as_str());
+        assert_eq!(ev[0].payload["bytes"], body.len());
+        assert_eq!(ev[1].agent_id.as_deref(), Some(b.as_str()));
+        assert_eq!(ev[1].payload["attempt"], 1);
+        assert_eq!(ev[2].agent_id.as_deref(), Some(b.as_str()));
+        assert!(
+            ev[3..5]
+                .iter()
+                .all(|e| e.payload["artifact_id"] == art.artifact_id.as_str())
+        );
+        assert_eq!(ev[3].payload["bytes"], 12);
+        assert_eq!(ev[4].agent_id.as_deref(), Some(b.as_str()));
+        assert_eq!(ev[5].payload["to"], "running");
+        assert_eq!(ev[6].payload["input_tokens"], 10);
+        let text = serde_json::to_string(&ev).unwrap();
+        assert!(!text.contains(body) && !text.contains("twelve"), "{text}");
+        assert_not_found(s.record_artifact_read(&f.other_team, b, &art), "agent");
+    }
+
+    #[test]
     fn event_errors() {
         let f = Fixture::new(1);
         let s = &f.store;
@@ -292,6 +379,9 @@ mod tests {
         assert!(upd.to_string().contains("append-only"), "{upd}");
         let del = raw.execute("DELETE FROM events", []).unwrap_err();
         assert!(del.to_string().contains("append-only"), "{del}");
-        assert_eq!(f.store.events(&f.team, 0, 10).unwrap()[0].kind, "k");
+        assert_eq!(
+            f.store.events(&f.team, 0, 10).unwrap().last().unwrap().kind,
+            "k"
+        );
     }
 }

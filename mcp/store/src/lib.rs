@@ -15,6 +15,7 @@ mod checkpoint;
 mod codec;
 mod decisions;
 mod error;
+mod event_trace;
 mod events;
 pub mod files;
 mod group;
@@ -33,6 +34,7 @@ mod testutil;
 pub use artifacts::sha256_hex;
 pub use decisions::VOTE_TOOL;
 pub use error::{StoreError, StoreResult};
+pub use event_trace::EVENTS_TARGET;
 pub use model::*;
 /// The SQLite binding the store is built on, for code that measures the engine itself
 /// (`codex-teams bench bus`'s raw-SQLite floor) with exactly the same build of SQLite.

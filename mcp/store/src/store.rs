@@ -93,6 +93,35 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing database for reading only: no migration, no file created or
+    /// changed, writes refused by SQLite. What `watch` and `replay` use beside a live run.
+    /// A database at an older or newer schema than this build is refused by name.
+    pub fn open_read_only(path: &Path) -> StoreResult<Store> {
+        let opts = StoreOptions::default();
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+            StoreError::Invalid(format!("cannot open database {}: {e}", path.display()))
+        })?;
+        conn.busy_timeout(Duration::from_millis(opts.busy_timeout_ms))?;
+        let store = Store {
+            conn,
+            gate: gate_for(path),
+            opts,
+        };
+        let version = schema::user_version(&store.conn)?;
+        if version != schema::SCHEMA_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "database {} is at schema v{version}; this build reads v{}: run any \
+                 codex-teams command that writes (e.g. `status`) to migrate it",
+                path.display(),
+                schema::SCHEMA_VERSION
+            )));
+        }
+        Ok(store)
+    }
+
     /// The schema version the file is at.
     pub fn schema_version(&self) -> StoreResult<u32> {
         schema::user_version(&self.conn)

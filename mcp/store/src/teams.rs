@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::codec::json_column;
+use crate::events::log_event;
 use crate::ids::{new_id, now_ms, prefix};
 use crate::store::{ensure_member, ensure_team, require_text};
 use crate::*;
@@ -126,6 +127,13 @@ fn insert_team(
         TeamStatus::Running,
         now
     ])?;
+    log_event(
+        c,
+        team_id,
+        None,
+        "team.started",
+        &serde_json::json!({ "profile": new.profile, "goal_bytes": new.goal.len() }),
+    )?;
     load_team(c, team_id)
 }
 
@@ -187,6 +195,13 @@ fn insert_agent(
         now,
         tools
     ])?;
+    log_event(
+        c,
+        team_id,
+        Some(agent_id),
+        "agent.added",
+        &serde_json::json!({ "name": new.name, "role": new.role, "model": new.model }),
+    )?;
     load_agent(c, team_id, agent_id)
 }
 
@@ -369,13 +384,26 @@ impl Store {
     ) -> StoreResult<Agent> {
         let now = now_ms();
         self.write(|c| {
-            ensure_member(c, team_id, agent_id)?;
+            let before = load_agent(c, team_id, agent_id)?;
             c.prepare_cached(
                 "UPDATE agents SET state = ?3, thread_id = coalesce(?4, thread_id), pgid = ?5,
                                    updated_at = ?6
                  WHERE team_id = ?1 AND agent_id = ?2",
             )?
             .execute(params![team_id, agent_id, state, thread_id, pgid, now])?;
+            if before.state != state || before.pgid != pgid {
+                log_event(
+                    c,
+                    team_id,
+                    Some(agent_id),
+                    "agent.state",
+                    &serde_json::json!({
+                        "from": before.state.as_str(),
+                        "to": state.as_str(),
+                        "pgid": pgid,
+                    }),
+                )?;
+            }
             load_agent(c, team_id, agent_id)
         })
     }
@@ -417,6 +445,18 @@ impl Store {
                 reasoning_output_tokens,
                 now
             ])?;
+            log_event(
+                c,
+                team_id,
+                Some(agent_id),
+                "usage.recorded",
+                &serde_json::json!({
+                    "input_tokens": input_tokens,
+                    "cached_input_tokens": cached_input_tokens,
+                    "output_tokens": output_tokens,
+                    "reasoning_output_tokens": reasoning_output_tokens,
+                }),
+            )?;
             Ok(())
         })
     }

@@ -78,12 +78,19 @@ impl Store {
     ) -> StoreResult<T> {
         let busy = Duration::from_millis(self.opts.busy_timeout_ms);
         let mut out = None;
+        let mut events = Vec::new();
+        // The write may run on another thread (the group's leader): its events are taken
+        // from that thread's hold right after it ran, and logged here once committed.
         let mut work = |c: &Connection| {
-            out = Some(f(c)?);
+            crate::event_trace::discard();
+            let r = f(c);
+            events = crate::event_trace::take();
+            out = Some(r?);
             Ok(())
         };
         self.gate
             .submit(&self.conn, busy, self.opts.busy_retries, &mut work)?;
+        crate::event_trace::log_all(&events);
         out.ok_or_else(|| StoreError::Invalid("a committed write left no result".into()))
     }
 

@@ -532,3 +532,19 @@ fn size_estimates() {
         );
     }
 }
+
+#[test]
+fn a_spawn_for_a_role_no_other_worker_has_is_justified_by_its_task() {
+    use super::sole_worker_for_a_task as sole;
+    let tasks = [Some("implementer"), Some("tester"), None];
+    assert!(sole("tester", &tasks, &["implementer"]));
+    assert!(!sole("tester", &tasks, &["implementer", "tester"]));
+    assert!(
+        !sole("reviewer", &tasks, &["implementer"]),
+        "no task needs a reviewer"
+    );
+    assert!(
+        !sole("implementer", &[None], &[]),
+        "a role-less task is anyone's"
+    );
+}

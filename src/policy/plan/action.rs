@@ -38,12 +38,18 @@ pub enum Action {
     MarkFinalized,
     /// Admit a queued spawn: its first turn starts (it waits for a slot).
     StartFirst { agent_id: String },
-    /// A queued spawn will never start: it fails, and the lead is told why.
+    /// A queued spawn will never start: it fails and a task claimed for it goes back to the
+    /// board. `budget`: the budget refused it, which the lead must hear (it decides what to
+    /// drop); refused by the fan-out, the workers already there suffice and it is only logged.
     RefuseSpawn {
         agent_id: String,
         name: String,
         why: String,
+        budget: bool,
     },
+    /// Every task is done, none failed, the idle lead has no mail: the supervisor finalizes
+    /// the team itself (profile `early_stop.finalize_clean_board`), sparing a lead turn.
+    FinalizeCleanBoard { done: usize },
     /// Mail arrived for a worker idle shutdown retired: it is resumable again.
     Wake { agent_id: String, unread: usize },
     /// Resume an idle agent's codex thread.

@@ -41,6 +41,7 @@ pub(super) fn brief(a: &Action) -> String {
             };
             format!("stop {agent_id} {w}")
         }
+        Action::FinalizeCleanBoard { done } => format!("finalize_clean {done}"),
         Action::MarkQuiet => "quiet".into(),
         Action::MarkActive => "active".into(),
     }

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use codex_teams_mcp::Runtime;
 use codex_teams_mcp::TeamHub;
-use codex_teams_store::{AgentState, Store, StoreResult};
+use codex_teams_store::{AgentState, Store, StoreError, StoreResult, TeamStatus};
 use serde_json::json;
 
 use super::super::process::{self, Pgid};
@@ -39,6 +40,7 @@ fn note(st: &mut State, team_id: &str, action: &Action) -> Option<Pgid> {
     | Action::TaskNudged { .. }
     | Action::MarkQuiet
     | Action::MarkActive
+    | Action::FinalizeCleanBoard { .. }
     | Action::Resume {
         nudge: Nudge::BoardDone { .. },
         ..
@@ -155,6 +157,7 @@ fn recorded(action: &Action) -> bool {
             | Action::TaskNudged { .. }
             | Action::MarkQuiet
             | Action::MarkActive
+            | Action::FinalizeCleanBoard { .. }
     )
 }
 
@@ -184,27 +187,94 @@ impl Supervisor {
             })
             .await?;
         }
+        for action in &actions {
+            match action {
+                Action::RefuseSpawn {
+                    agent_id,
+                    name,
+                    why,
+                    budget,
+                } => {
+                    self.spawn_refused(hub, team_id, agent_id, name, why, *budget)
+                        .await
+                }
+                Action::FinalizeCleanBoard { done } => {
+                    self.finalize_clean_board(hub, team_id, *done).await?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A spawn the lead was told is waiting has now been refused (the event is already
+    /// logged). A task claimed for it at spawn goes back to the board for the others. For
+    /// want of budget the lead must hear it (it decides what to drop); refused by the
+    /// fan-out, the workers already there suffice (a role no other worker has is never
+    /// refused), so mailing it would only wake the lead for two full requests.
+    async fn spawn_refused(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        agent_id: &str,
+        name: &str,
+        why: &str,
+        budget: bool,
+    ) {
+        let (t, a) = (team_id.to_string(), agent_id.to_string());
+        match hub
+            .with_store(move |s| s.release_claims(&t, &a, "its waiting spawn was refused"))
+            .await
+        {
+            Ok(released) if !released.is_empty() => hub.board_changed(team_id),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(target: "codex_teams::supervisor", event = "release.failed", team_id = %team_id, agent_id = %agent_id, error = %e)
+            }
+        }
         let lead_id = self
             .lock()
             .teams
             .get(team_id)
             .and_then(|t| t.lead_id.clone());
-        for action in &actions {
-            if let (
-                Some(lead),
-                Action::RefuseSpawn {
-                    agent_id,
-                    name,
-                    why,
-                },
-            ) = (&lead_id, action)
-            {
-                // The lead was told this spawn waits: say it was refused, or the lead waits
-                // for a worker that will never come.
-                let body = spawn_refused_message(name, agent_id, why);
-                self.tell_lead(hub, team_id, lead, agent_id, body, "refused")
-                    .await;
-            }
+        if let Some(lead) = lead_id.filter(|_| budget) {
+            let body = spawn_refused_message(name, agent_id, why);
+            self.tell_lead(hub, team_id, &lead, agent_id, body, "refused")
+                .await;
+        }
+    }
+
+    /// Finalizes a team whose every task is done without waking its lead (profile
+    /// `early_stop.finalize_clean_board`); the event log says the supervisor did it.
+    async fn finalize_clean_board(
+        &self,
+        hub: &Arc<TeamHub>,
+        team_id: &str,
+        done: usize,
+    ) -> anyhow::Result<()> {
+        let t = team_id.to_string();
+        let lead = self
+            .lock()
+            .teams
+            .get(team_id)
+            .and_then(|x| x.lead_id.clone());
+        let won = hub
+            .with_store(move |s| {
+                match s.set_team_status_if(&t, TeamStatus::Running, TeamStatus::Finalized) {
+                    Ok(_) => {
+                        let summary = format!("all {done} tasks done; finalized by the supervisor (nothing for the lead to decide)");
+                        let p = json!({"outcome": "done", "summary": summary, "by": "supervisor"});
+                        s.append_event(&t, lead.as_deref(), "team.finalized", &p)?;
+                        Ok(true)
+                    }
+                    Err(StoreError::Conflict(_)) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        if won {
+            tracing::info!(target: "codex_teams::supervisor", event = "team.finalized", team_id = %team_id, by = "supervisor", tasks_done = done);
+            Runtime::finalized(self, team_id);
         }
         Ok(())
     }

@@ -34,6 +34,18 @@ pub(super) const CASES: &[(&str, &str, Setup, &[&str])] = &[
         &["start w2", "refuse w1"],
     ),
     (
+        "past the band a queued spawn of the only role a task needs is still admitted",
+        "default",
+        |s| {
+            ready(s, "t1");
+            s.tasks[0].role = Some("tester".into());
+            s.ready[0].role = Some("tester".into());
+            workers(s, 1, Phase::Queued);
+            s.agents.push(agent("x1", "tester", Phase::Queued, 2))
+        },
+        &["start w1", "start x1"],
+    ),
+    (
         "a queued spawn waits while blocked work may justify it",
         "default",
         |s| {
@@ -323,6 +335,27 @@ pub(super) const CASES: &[(&str, &str, Setup, &[&str])] = &[
             workers(s, 1, Phase::Idle)
         },
         &["resume L board_done 1/1"],
+    ),
+    (
+        "board clean, the idle lead has no mail: the supervisor finalizes without it",
+        "default",
+        |s| {
+            find(s, "L").phase = Phase::Idle;
+            s.tasks.push(task("t1", TaskStatus::Done));
+            workers(s, 1, Phase::Idle)
+        },
+        &["finalize_clean 1", "quiet"],
+    ),
+    (
+        "board clean but mail waits for the lead: it reads it, nothing is finalized",
+        "default",
+        |s| {
+            let l = find(s, "L");
+            l.phase = Phase::Idle;
+            l.pending = 1;
+            s.tasks.push(task("t1", TaskStatus::Done))
+        },
+        &["resume L messages 1"],
     ),
     (
         "board done but a worker is still busy: the lead waits",

@@ -1,0 +1,7 @@
+"""API layer over core."""
+
+import core
+
+
+def api_sum(xs):
+    return core.total(xs)

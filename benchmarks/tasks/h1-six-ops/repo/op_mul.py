@@ -1,0 +1,5 @@
+"""mul."""
+
+
+def op_mul(a, b):
+    return a + b

@@ -1,0 +1,5 @@
+"""sub."""
+
+
+def op_sub(a, b):
+    return a + b

@@ -1,0 +1,5 @@
+"""h_to_min."""
+
+
+def h_to_min(h):
+    return h * 24

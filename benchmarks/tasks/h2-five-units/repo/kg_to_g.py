@@ -1,0 +1,5 @@
+"""kg_to_g."""
+
+
+def kg_to_g(kg):
+    return kg * 100

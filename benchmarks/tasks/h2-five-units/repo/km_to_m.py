@@ -1,0 +1,5 @@
+"""km_to_m."""
+
+
+def km_to_m(km):
+    return km * 100

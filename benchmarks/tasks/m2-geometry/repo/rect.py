@@ -1,0 +1,5 @@
+"""Rectangles."""
+
+
+def area(w, h):
+    return w + h

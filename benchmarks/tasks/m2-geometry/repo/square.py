@@ -1,0 +1,5 @@
+"""Squares."""
+
+
+def perimeter(side):
+    return side * 2

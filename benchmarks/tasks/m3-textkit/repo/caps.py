@@ -1,0 +1,5 @@
+"""Capitalisation."""
+
+
+def title_case(s):
+    return s.upper()

@@ -1,0 +1,5 @@
+"""Reversal."""
+
+
+def reverse_words(s):
+    return " ".join(s.split())
