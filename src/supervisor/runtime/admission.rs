@@ -58,6 +58,9 @@ impl Supervisor {
         self.ensure_team_known(&req.team_id)
             .await
             .map_err(|e| format!("{e:#}"))?;
+        // Decided one at a time and never during a pass: the store read below is awaited, and
+        // spawns asked for at once must not all count the same running workers.
+        let _admitting = self.tick_pass.lock().await;
         {
             let mut st = self.lock();
             if st

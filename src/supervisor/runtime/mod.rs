@@ -109,7 +109,8 @@ pub struct Supervisor {
     tasks: TaskTracker,
     /// Held for a whole pass of the control loop: the background ticker and explicit
     /// `tick()` calls never interleave, so a pass's store writes and notes to the lead are
-    /// done when it returns.
+    /// done when it returns. A spawn's admission holds it too: concurrent `team_spawn`
+    /// calls are decided one after the other, each seeing the workers admitted before it.
     tick_pass: tokio::sync::Mutex<()>,
     role_overrides: BTreeMap<String, RoleOverride>,
 }
