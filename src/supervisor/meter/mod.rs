@@ -70,6 +70,10 @@ struct Inner {
     ratio: Mutex<Option<f64>>,
     client: reqwest::Client,
     sink: Arc<dyn MeterSink>,
+    /// Requests forwarded and not yet finished (their usage read or given up), per team.
+    open: Mutex<HashMap<String, usize>>,
+    /// Woken whenever a forwarded request finishes.
+    finished: tokio::sync::Notify,
 }
 
 /// The running proxy. Dropping it stops the server.
@@ -159,6 +163,8 @@ impl Meter {
             ratio: Mutex::new(None),
             client,
             sink,
+            open: Mutex::new(HashMap::new()),
+            finished: tokio::sync::Notify::new(),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
@@ -219,6 +225,24 @@ impl Meter {
         }
     }
 
+    /// Waits (at most `limit`) until every request of the team the proxy forwarded has
+    /// finished: its usage recorded, or given up on. A run's summary is read after this, so a
+    /// response the provider was still serving when the children were stopped is counted.
+    /// Returns how many were still open when the wait gave up.
+    pub async fn settle_team(&self, team_id: &str, limit: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let woken = self.inner.finished.notified();
+            let open = self.inner.open_requests(team_id);
+            if open == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return self.inner.open_requests(team_id);
+            }
+        }
+    }
+
     /// Forgets a team's ledger (its run ended); a later resume seeds it from the store.
     pub fn close_team(&self, team_id: &str) {
         self.inner
@@ -237,6 +261,25 @@ fn url_path(base: &str) -> String {
 }
 
 impl Inner {
+    fn open_requests(&self, team_id: &str) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(team_id).copied().unwrap_or(0)
+    }
+
+    /// Counts one forwarded request of the team as open until the guard drops.
+    fn opened(self: &Arc<Self>, team_id: &str) -> OpenRequest {
+        *self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(team_id.to_string())
+            .or_default() += 1;
+        OpenRequest {
+            inner: self.clone(),
+            team_id: team_id.to_string(),
+        }
+    }
+
     /// What a request of `body_bytes` is expected to cost.
     fn estimate(&self, body_bytes: usize) -> u64 {
         spend::estimate_request(
@@ -316,6 +359,27 @@ impl Inner {
                 self.sink.limit(&route.team_id, &route.agent_id, limit);
             }
         }
+    }
+}
+
+/// One forwarded request, open until dropped (see [`Meter::settle_team`]).
+struct OpenRequest {
+    inner: Arc<Inner>,
+    team_id: String,
+}
+
+impl Drop for OpenRequest {
+    fn drop(&mut self) {
+        {
+            let mut open = self.inner.open.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = open.get_mut(&self.team_id) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.team_id);
+                }
+            }
+        }
+        self.inner.finished.notify_waiters();
     }
 }
 

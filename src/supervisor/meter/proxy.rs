@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use super::scan::{BodyKind, UsageScan};
-use super::{Inner, Route};
+use super::{Inner, OpenRequest, Route};
 use crate::policy::spend::Limit;
 
 /// Requests larger than this are refused (a codex request is a few hundred KB at most).
@@ -95,6 +95,8 @@ struct Pump {
     route: Arc<Route>,
     reservation: Reservation,
     body_bytes: usize,
+    /// Dropped when the pump ends: the request is no longer open.
+    _open: OpenRequest,
 }
 
 async fn forward(
@@ -124,6 +126,7 @@ async fn forward(
         tracing::info!(target: "codex_teams::meter", event = "meter.refused", team_id = %route.team_id, agent_id = %route.agent_id, estimate, limit = %limit);
         return refused(limit);
     }
+    let open = inner.opened(&route.team_id);
     let reservation = Reservation {
         inner: inner.clone(),
         team_id: route.team_id.clone(),
@@ -167,6 +170,7 @@ async fn forward(
         route,
         reservation,
         body_bytes,
+        _open: open,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
     tokio::spawn(pump.run(tx));

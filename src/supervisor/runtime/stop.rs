@@ -10,6 +10,10 @@ use super::super::worker;
 use super::Supervisor;
 use crate::policy::roles::LEAD;
 
+/// How long stopping a team waits for the proxy to read the usage of responses still being
+/// served (a little past the proxy's own drain limit).
+const SETTLE_LIMIT: Duration = Duration::from_secs(35);
+
 impl Supervisor {
     /// Stops every child of the team: SIGTERM to each group, the grace period, SIGKILL; then
     /// waits (bounded) for their turns to be accounted. Agents with a thread stay resumable
@@ -60,6 +64,14 @@ impl Supervisor {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A response the provider was still serving when its turn was stopped is read to its
+        // usage by the proxy; the team's count is final only after that.
+        if let Some(meter) = self.meter.get() {
+            let left = meter.settle_team(team_id, SETTLE_LIMIT).await;
+            if left > 0 {
+                tracing::warn!(target: "codex_teams::supervisor", event = "meter.unsettled", team_id = %team_id, open = left);
+            }
         }
         if let Ok(hub) = self.hub() {
             let t = team_id.to_string();
