@@ -11,10 +11,11 @@ use codex_teams_store::{AgentState, Store, TeamStatus, Usage as StoreUsage};
 
 use super::events::Usage;
 use super::home::TeamsHome;
-use super::prompts;
 use super::run::{CommonArgs, Session, init_logs, sweep_stale};
-use super::runtime::{Phase, Supervisor};
+use super::runtime::Phase;
+use super::{prompts, rollout};
 use crate::policy::Profile;
+use crate::policy::restart::{Left, Restart, Thread, restart};
 use crate::policy::roles::LEAD;
 
 /// Options of `codex-teams resume`.
@@ -155,44 +156,66 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         }
         let mut to_resume = Vec::new();
         let mut to_start = Vec::new();
+        let codex_home = sup.options().codex_home.clone();
         let pendings = pendings.into_iter().zip(held);
         for (((a, token), u), (pending, held)) in
             agents.iter().zip(tokens).zip(usages).zip(pendings)
         {
             let totals = usage_of(u);
-            let (phase, first_prompt) = match (a.state, &a.thread_id) {
-                (AgentState::Stopped, _) => (Phase::Stopped, None),
-                (AgentState::Failed, _) => (Phase::Failed, None),
-                (AgentState::Running, Some(_)) => {
+            let thread = match &a.thread_id {
+                None => Thread::None,
+                Some(th) => rollout::thread_state(codex_home.as_deref(), th),
+            };
+            let left = Left {
+                is_lead: a.role == LEAD,
+                was_running: a.state == AgentState::Running,
+                stopped: a.state == AgentState::Stopped,
+                failed: a.state == AgentState::Failed,
+                holds_claims: !held.is_empty(),
+                thread,
+            };
+            let decision = restart(&left);
+            tracing::info!(target: "codex_teams::supervisor", event = "resume.agent", team_id = %team_id, agent_id = %a.agent_id, thread = ?thread, decision = ?decision);
+            let mut agent = a.clone();
+            let (phase, first_prompt) = match decision {
+                Restart::Keep if left.failed => (Phase::Failed, None),
+                Restart::Keep => (Phase::Stopped, None),
+                Restart::Idle => (Phase::Idle, None),
+                // Held back from the control loop (which would resume it with a plain "ready
+                // task" nudge first) until it is restarted below with the note that its turn
+                // was interrupted.
+                Restart::Continue => {
                     to_resume.push((a.agent_id.clone(), prompts::restart_nudge(pending, &held)));
-                    // Held back from the control loop (which would resume it with a plain
-                    // "ready task" nudge first) until it is restarted below with the note
-                    // that its turn was interrupted.
                     (Phase::Stopped, None)
                 }
-                (_, Some(_)) => (Phase::Idle, None),
-                (_, None) if a.role == LEAD => {
-                    to_start.push(a.agent_id.clone());
-                    let instructions = session
-                        .profile
-                        .role(LEAD)
-                        .map(|r| r.instructions)
-                        .unwrap_or_default();
-                    (
-                        Phase::Queued,
-                        Some(prompts::lead_prompt(
-                            &instructions,
-                            &team.goal,
-                            &team_id,
-                            &a.agent_id,
-                        )),
-                    )
+                // A new thread: the first prompt again (a worker's is rebuilt from its role,
+                // brief and the goal when the control loop admits it).
+                Restart::StartOver => {
+                    agent.thread_id = None;
+                    // The store keeps the lead's brief; the task claimed for it at spawn is
+                    // on the board, so the first prompt names it again.
+                    let handoff = codex_teams_mcp::Handoff {
+                        task: held.first().cloned(),
+                        nothing_ready: false,
+                    };
+                    agent.brief = codex_teams_mcp::brief_with(&a.brief, &handoff);
+                    if left.is_lead {
+                        to_start.push(a.agent_id.clone());
+                        let instructions = session
+                            .profile
+                            .role(LEAD)
+                            .map(|r| r.instructions)
+                            .unwrap_or_default();
+                        let prompt =
+                            prompts::lead_prompt(&instructions, &team.goal, &team_id, &a.agent_id);
+                        (Phase::Queued, Some(prompt))
+                    } else {
+                        (Phase::Queued, None)
+                    }
                 }
-                (_, None) => (Phase::Queued, None),
             };
-            let _ = Supervisor::phase_of(a.state);
             // pending_seen 0: an idle agent with waiting messages is resumed at once.
-            sup.adopt_agent(a, Some(token), phase, totals, first_prompt, 0);
+            sup.adopt_agent(&agent, Some(token), phase, totals, first_prompt, 0);
         }
         for id in to_start {
             sup.start_first_turn(&id)?;
