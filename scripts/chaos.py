@@ -100,7 +100,7 @@ class World:
     def requests(self):
         try:
             with open(self.log) as f:
-                return [json.loads(l) for l in f if l.strip()]
+                return [r for r in map(parse_record, f) if r is not None]
         except FileNotFoundError:
             return []
 
@@ -147,6 +147,23 @@ class World:
             [sys.executable, "-m", "unittest", "-q"], cwd=self.repo, capture_output=True
         )
         return out.returncode == 0
+
+
+def parse_record(line):
+    """One request-log line. The log is read while the scripted model appends to it (a
+    last line may be half written) and the model lives in the supervisor we SIGKILL (a line
+    may be cut, the next run's record then follows it on the same line): a line that does
+    not parse is retried from its last record start, else skipped."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        i = line.rfind('{"seq":')
+        if i > 0:
+            return parse_record(line[i:])
+        return None
 
 
 def served_tokens(reqs):
