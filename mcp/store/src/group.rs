@@ -21,16 +21,19 @@ use crate::checkpoint::Checkpointer;
 use crate::tx::{is_busy, once, with_retry};
 use crate::{StoreError, StoreResult};
 
-/// A write's work as the leader calls it: the caller's closure, type- and lifetime-erased.
-type Work = dyn FnMut(&Connection) -> StoreResult<()>;
+/// A write's work as the leader calls it: the caller's closure, lifetime-erased. `Send`
+/// because the leader may be another thread than the one that queued it.
+type Work = dyn FnMut(&Connection) -> StoreResult<()> + Send;
 
 /// A queued write. The pointer stays valid while its caller waits in [`Gate::submit`],
 /// and only the leader calls it, while holding no lock the caller needs.
 struct Job(*mut Work);
 
-// SAFETY: a job is called by exactly one thread at a time (the leader), while the thread
-// that queued it is blocked in `submit` until the job's result is published under the
-// gate's mutex, which orders the call before anything the caller does next.
+// SAFETY: the closure behind the pointer is `Send` (see `Work`), so calling it from the
+// leader's thread is sound; it is called by exactly one thread at a time (the leader),
+// while the thread that queued it is blocked in `submit` until the job's result is
+// published under the gate's mutex, which orders the call before anything the caller does
+// next. The pointer itself is only dereferenced while that caller waits (see `submit`).
 unsafe impl Send for Job {}
 
 impl Job {
@@ -144,14 +147,16 @@ impl Gate {
         conn: &Connection,
         busy: Duration,
         retries: u32,
-        work: &mut (dyn FnMut(&Connection) -> StoreResult<()> + '_),
+        work: &mut (dyn FnMut(&Connection) -> StoreResult<()> + Send + '_),
     ) -> StoreResult<()> {
         // SAFETY: only the lifetime is erased; `submit` does not return before the job is
-        // finished (its result taken from `done`), so the closure outlives every call.
+        // finished (its result taken from `done`, published also when a job panics, see
+        // `Leading`), so the closure outlives every call.
         let job = Job(unsafe {
-            std::mem::transmute::<*mut (dyn FnMut(&Connection) -> StoreResult<()> + '_), *mut Work>(
-                work,
-            )
+            std::mem::transmute::<
+                *mut (dyn FnMut(&Connection) -> StoreResult<()> + Send + '_),
+                *mut Work,
+            >(work)
         });
         let mut st = self.lock();
         let id = st.next_id;

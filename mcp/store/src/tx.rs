@@ -71,10 +71,10 @@ impl Store {
     /// BUSY. `f` may therefore run more than once and must keep its effects in the database.
     /// It may also run on another connection of this process, in that writer's
     /// transaction (group commit, [`crate::group`]): it must only use the connection it is
-    /// given.
-    pub(crate) fn write<T>(
+    /// given; hence `Send`.
+    pub(crate) fn write<T: Send>(
         &self,
-        mut f: impl FnMut(&Connection) -> StoreResult<T>,
+        mut f: impl FnMut(&Connection) -> StoreResult<T> + Send,
     ) -> StoreResult<T> {
         let busy = Duration::from_millis(self.opts.busy_timeout_ms);
         let mut out = None;
