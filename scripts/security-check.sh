@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Probes a live run the way an unfriendly local user would, and prints each probe with its
 # result: secrets in `ps` and in worker shells, the bus's answers to missing, wrong and
-# upper-case tokens, foreign Origin and Host, a flood of idle connections, and the modes and
+# upper-case tokens, foreign Origin and Host, a flood of idle connections, the metering proxy's
+# answer to a route nobody was given, loopback-only listeners, and the modes and
 # contents of the files we write. Exits non-zero when any probe fails. Part of CI
 # (scripts/verify.sh). Runs the real codex against the scripted model; no credentials.
 #
@@ -25,7 +26,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-export CODEX_TEAMS_HOME="$work/home" CODEX_HOME="$work/codex-home"
+export CODEX_TEAMS_HOME="$work/home" CODEX_HOME="$work/codex-home" CODEX_TEAMS_SCENARIO_LOG="$work/requests.jsonl"
 mkdir -p "$CODEX_HOME" "$work/repo"
 cp -R "$root/fixtures/example/." "$work/repo/"
 export OPENAI_API_KEY="sk-test-seccheck0123456789abcdefABCDEF"
@@ -144,6 +145,56 @@ dt = time.time() - t0
 probe(f"/healthz answered under {len(socks)} idle connections within 1 s", ok and dt < 1.0, f"{dt*1000:.0f} ms")
 for s in socks:
     s.close()
+
+# 4b. The metering proxy in front of the model: a route nobody was given is refused without
+# reaching the model, and the proxy and the bus listen on loopback only.
+proxy = None
+for pid, _ in ours():
+    cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+    m = re.search(r'base_url="http://127\.0\.0\.1:(\d+)/m/[0-9a-f]+(/[^"]*)?"', cmd)
+    if m:
+        proxy = int(m.group(1))
+        break
+probe("metering proxy found", proxy is not None)
+if proxy is not None:
+    log = os.environ.get("CODEX_TEAMS_SCENARIO_LOG")
+    def served():
+        try:
+            return sum(1 for l in open(log) if l.strip()) if log else 0
+        except OSError:
+            return 0
+    before = served()
+    c = http.client.HTTPConnection("127.0.0.1", proxy, timeout=5)
+    c.request("POST", "/m/" + "0" * 32 + "/v1/responses", body='{"model":"x","input":[]}',
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse(); r.read(); c.close()
+    probe("proxy refuses an unknown route with 404", r.status == 404, f"got {r.status}")
+    c = http.client.HTTPConnection("127.0.0.1", proxy, timeout=5)
+    c.request("GET", "/v1/responses")
+    r = c.getresponse(); r.read(); c.close()
+    probe("proxy refuses a request without a route", r.status == 404, f"got {r.status}")
+    time.sleep(0.3)
+    probe("nothing refused reached the model", served() == before, f"{served() - before} more")
+def listeners():
+    out = {}
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(f).read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if cols[3] == "0A":  # LISTEN
+                addr, port = cols[1].rsplit(":", 1)
+                out.setdefault(int(port, 16), set()).add(addr)
+    return out
+ls = listeners()
+for name, p in (("bus", port), ("proxy", proxy)):
+    if p is None:
+        continue
+    addrs = ls.get(p, set())
+    loop = {"0100007F", "00000000000000000000000001000000"}
+    probe(f"{name} listens on loopback only", bool(addrs) and addrs <= loop, ",".join(sorted(addrs)))
 
 # 5. Files we write are private, and hold no secret.
 def mode(p):
