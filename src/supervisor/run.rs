@@ -247,6 +247,8 @@ impl Session {
         let store_path = home.store_path();
         let grace = env_ms("CODEX_TEAMS_GRACE_MS").unwrap_or(Duration::from_secs(5));
         let drain = env_ms("CODEX_TEAMS_DRAIN_MS").unwrap_or(Duration::from_secs(15));
+        // Started now, so a watcher that cannot start is an error before any child runs.
+        super::reaper::Reaper::global()?;
         let supervisor = Supervisor::new(SupervisorOptions {
             codex_bin,
             codex_home: model::codex_home(),
@@ -261,7 +263,6 @@ impl Session {
             lead_external,
             tick: Duration::from_millis(200),
             sandbox_override,
-            reaper_tag: Some(reaper_tag()?),
         })?;
         let hub = supervisor.hub()?;
         supervisor.http_addr().await?;
@@ -454,14 +455,6 @@ impl Session {
         }
         Ok(())
     }
-}
-
-fn reaper_tag() -> anyhow::Result<String> {
-    use super::runtime::REAPER;
-    if REAPER.get().is_none() {
-        let _ = REAPER.set(super::reaper::Reaper::start()?);
-    }
-    Ok(REAPER.get().expect("just set").tag.clone())
 }
 
 fn env_ms(name: &str) -> Option<Duration> {

@@ -229,14 +229,11 @@ impl Supervisor {
             .token
             .clone()
             .ok_or_else(|| anyhow::anyhow!("agent {agent_id} has no bearer token"))?;
-        let mut env: Vec<(OsString, OsString)> = vec![
+        let env: Vec<(OsString, OsString)> = vec![
             (TOKEN_ENV.into(), token.into()),
             (AGENT_ENV.into(), agent_id.into()),
             (ROLE_ENV.into(), a.role.clone().into()),
         ];
-        if let Some(tag) = &self.opts.reaper_tag {
-            env.push((super::super::reaper::SUPERVISOR_ENV.into(), tag.into()));
-        }
         Ok(TurnSpec {
             team_id: a.team_id.clone(),
             agent_id: agent_id.to_string(),
