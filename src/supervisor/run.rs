@@ -19,12 +19,11 @@ use super::model::{self, ModelInputs};
 use super::process::{self, Pgid};
 use super::prompts;
 use super::runtime::{Phase, Supervisor, SupervisorOptions};
-use super::slots::MAX_WORKERS;
 use super::summary::{self, Scripted, Summary};
 use crate::policy::budget::{self, Board, RunState, StopReason};
 use crate::policy::roles::Sandbox;
 use crate::policy::spend::Limit;
-use crate::policy::{Profile, roles::LEAD};
+use crate::policy::{MAX_WORKERS, Profile, roles::LEAD};
 
 /// Options of `codex-teams run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -552,7 +551,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<()> {
                     profile: args.profile.clone(),
                     config,
                 },
-                "lead",
+                LEAD,
             )
             .await?;
         let team_id = team.team_id.clone();

@@ -335,7 +335,7 @@ impl TeamServer {
                 None => json!({}),
             },
         };
-        let (team, minted) = self.hub.start_team(new, "lead").await?;
+        let (team, minted) = self.hub.start_team(new, LEAD_ROLE).await?;
         let me = Caller::of(&minted.agent);
         *lead.lock().unwrap_or_else(|p| p.into_inner()) = Some(me.clone());
         self.hub
@@ -606,7 +606,7 @@ impl TeamServer {
                         .map(|a| a.agent_id)
                         .ok_or_else(|| StoreError::NotFound {
                             kind: "agent",
-                            id: "lead".into(),
+                            id: LEAD_ROLE.into(),
                         })?
                 } else {
                     to

@@ -17,8 +17,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every worker role, in the order the role pack lists them.
+    pub const ALL: [Role; 5] = [
+        Role::Planner,
+        Role::Implementer,
+        Role::Reviewer,
+        Role::Tester,
+        Role::Researcher,
+    ];
+
     /// The role name as stored.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Role::Planner => "planner",
             Role::Implementer => "implementer",
@@ -27,10 +36,32 @@ impl Role {
             Role::Researcher => "researcher",
         }
     }
+
+    /// The worker role stored as `name`; `None` for the lead and unknown names.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The role name of a team's lead.
 pub const LEAD_ROLE: &str = "lead";
+
+/// Every role name, the lead first: the one list the role pack, profiles and tools check
+/// names against.
+pub const ROLE_NAMES: &[&str] = &[
+    LEAD_ROLE,
+    Role::Planner.as_str(),
+    Role::Implementer.as_str(),
+    Role::Reviewer.as_str(),
+    Role::Tester.as_str(),
+    Role::Researcher.as_str(),
+];
 
 // ---------------------------------------------------------------- team
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::super::command::{ExecCommand, SandboxMode, TOKEN_ENV, TeamEndpoint};
+use super::super::command::{ExecCommand, TOKEN_ENV, TeamEndpoint};
 use super::super::events::UsageMeter;
 use super::super::meter::Meter;
 use super::super::model::{self, ModelInputs};
@@ -17,15 +17,6 @@ use super::super::worker::{self, TurnOutcome, TurnSpec};
 use super::state::{AgentRt, TurnKind};
 use super::{AGENT_ENV, ROLE_ENV, Supervisor};
 use crate::policy::plan::Phase;
-use crate::policy::roles::Sandbox;
-
-fn sandbox_mode(s: Sandbox) -> SandboxMode {
-    match s {
-        Sandbox::ReadOnly => SandboxMode::ReadOnly,
-        Sandbox::WorkspaceWrite => SandboxMode::WorkspaceWrite,
-        Sandbox::DangerFullAccess => SandboxMode::DangerFullAccess,
-    }
-}
 
 impl Supervisor {
     // ------------------------------------------------------------------ launching
@@ -86,9 +77,7 @@ impl Supervisor {
         cmd.scripted_base_url = self.opts.scripted_base_url.clone();
         cmd.lean = true;
         cmd.disable_servers = iso.disable;
-        cmd.sandbox = Some(sandbox_mode(
-            self.opts.sandbox_override.unwrap_or(role.sandbox),
-        ));
+        cmd.sandbox = Some(self.opts.sandbox_override.unwrap_or(role.sandbox));
         cmd.team = Some(TeamEndpoint {
             name: iso.bus_name,
             url,
