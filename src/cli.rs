@@ -69,7 +69,7 @@ fn run_mcp(args: codex_teams_mcp::cli::McpArgs) -> anyhow::Result<()> {
         None => codex_teams_mcp::cli::default_db_path()?,
     };
     let runtime = crate::supervisor::runtime::mcp_runtime(db)?;
-    codex_teams_mcp::cli::run_with_runtime(args, runtime)
+    Ok(codex_teams_mcp::cli::run_with_runtime(args, runtime)?)
 }
 
 /// Parses the command line, runs the command, and maps errors to a non-zero exit.

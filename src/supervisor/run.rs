@@ -466,7 +466,10 @@ fn env_ms(name: &str) -> Option<Duration> {
 
 /// Sets up JSON logs in `$CODEX_TEAMS_HOME/logs`.
 pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<LogGuard> {
-    codex_teams_mcp::logging::init_json_logging(&home.log_dir(), prefix)
+    Ok(codex_teams_mcp::logging::init_json_logging(
+        &home.log_dir(),
+        prefix,
+    )?)
 }
 
 impl RunArgs {
@@ -501,7 +504,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<()> {
     let task = read_task(&args)?;
     args.task = Some(task);
     // Refuse bad input before anything starts.
-    let mut profile = Profile::load(&args.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut profile = Profile::load(&args.profile)?;
     apply_max_threads(&mut profile, args.common.max_threads)?;
     parse_sandbox(args.common.sandbox.as_deref())?;
     if args.task().trim().is_empty() {

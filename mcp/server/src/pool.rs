@@ -19,15 +19,18 @@ const MAX_IDLE: usize = 8;
 pub enum HubError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The blocking task running a store call panicked or was cancelled.
+    #[error("store call did not finish")]
+    Unfinished(#[source] tokio::task::JoinError),
 }
 
 impl From<HubError> for rmcp::ErrorData {
     fn from(e: HubError) -> Self {
         match e {
             HubError::Store(e) => crate::errors::store_error(e),
-            HubError::Internal(m) => crate::errors::internal(m),
+            HubError::Unfinished(e) => {
+                crate::errors::internal(format!("store call did not finish: {e}"))
+            }
         }
     }
 }
@@ -83,7 +86,7 @@ impl StorePool {
             out
         })
         .await
-        .map_err(|e| HubError::Internal(format!("store call did not finish: {e}")))?
+        .map_err(HubError::Unfinished)?
         .map_err(HubError::from)
     }
 }

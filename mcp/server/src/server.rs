@@ -542,7 +542,8 @@ impl TeamServer {
             token: minted.token,
             model,
         };
-        if let Err(why) = self.hub.runtime.spawn(req).await {
+        if let Err(err) = self.hub.runtime.spawn(req).await {
+            let why = crate::errors::with_causes(&err);
             let (t, id) = (agent.team_id.clone(), agent.agent_id.clone());
             let _ = self
                 .hub

@@ -56,11 +56,7 @@ impl Supervisor {
         team_cwd: PathBuf,
         url: String,
     ) -> anyhow::Result<ExecCommand> {
-        let role = self
-            .opts
-            .profile
-            .role(&a.role)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let role = self.opts.profile.role(&a.role)?;
         let resolved = model::resolve(&ModelInputs {
             explicit_model: self.opts.explicit_model.clone(),
             lead_session_model: a.lead_model.clone(),

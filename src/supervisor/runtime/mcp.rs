@@ -19,7 +19,7 @@ pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
     Reaper::global()?;
     let home = TeamsHome::locate()?;
     let profile_name = std::env::var("CODEX_TEAMS_PROFILE").unwrap_or_else(|_| "default".into());
-    let profile = Profile::load(&profile_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let profile = Profile::load(&profile_name)?;
     let codex_bin = codex_teams_codex_exec::find_codex().unwrap_or_else(|_| PathBuf::from("codex"));
     let scripted_base_url = std::env::var("CODEX_TEAMS_SCRIPTED_URL")
         .ok()
