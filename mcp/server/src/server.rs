@@ -499,29 +499,21 @@ impl TeamServer {
                         team_status_name(team.status)
                     )));
                 }
-                let name = match name {
-                    Some(n) => n,
-                    None => {
-                        let same = s
-                            .list_agents(&cc.team_id)?
-                            .iter()
-                            .filter(|a| a.role == role)
-                            .count();
-                        format!("{role}-{}", same + 1)
-                    }
+                // Without a name, the store numbers it (`implementer-2`) in the insert's
+                // own transaction: concurrent spawns of one role never share a name.
+                let register = match name {
+                    Some(_) => crate::hub::register_agent,
+                    None => crate::hub::register_numbered_agent,
                 };
-                let minted = crate::hub::register_agent(
-                    s,
-                    &cc.team_id,
-                    NewAgent {
-                        name,
-                        role: role.to_string(),
-                        model: m,
-                        brief,
-                        token_hash: None,
-                        tools,
-                    },
-                )?;
+                let new = NewAgent {
+                    name: name.unwrap_or_else(|| role.to_string()),
+                    role: role.to_string(),
+                    model: m,
+                    brief,
+                    token_hash: None,
+                    tools,
+                };
+                let minted = register(s, &cc.team_id, new)?;
                 let id = minted.agent.agent_id.clone();
                 match handoff::at_spawn(s, &cc.team_id, &id, role, task_id.as_deref(), lease) {
                     Ok(h) => Ok((minted, h)),
