@@ -100,6 +100,17 @@ pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
     text
 }
 
+impl From<crate::pool::HubError> for ErrorData {
+    fn from(e: crate::pool::HubError) -> Self {
+        match e {
+            crate::pool::HubError::Store(e) => store_error(e),
+            crate::pool::HubError::Unfinished(e) => {
+                internal(format!("store call did not finish: {e}"))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub mod logging;
 mod pool;
 pub mod redact;
 pub mod runtime;
+mod schema_compact;
 pub mod schemas;
 mod server;
 pub mod stdio;

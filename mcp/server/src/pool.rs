@@ -24,17 +24,6 @@ pub enum HubError {
     Unfinished(#[source] tokio::task::JoinError),
 }
 
-impl From<HubError> for rmcp::ErrorData {
-    fn from(e: HubError) -> Self {
-        match e {
-            HubError::Store(e) => crate::errors::store_error(e),
-            HubError::Unfinished(e) => {
-                crate::errors::internal(format!("store call did not finish: {e}"))
-            }
-        }
-    }
-}
-
 pub(crate) struct StorePool {
     path: PathBuf,
     opts: StoreOptions,

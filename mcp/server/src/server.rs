@@ -247,7 +247,7 @@ impl TeamServer {
         let mut router = Self::tool_router();
         for route in router.map.values_mut() {
             let mut schema = (*route.attr.input_schema).clone();
-            crate::schemas::compact_input_schema(&mut schema);
+            crate::schema_compact::compact_input_schema(&mut schema);
             route.attr.input_schema = Arc::new(schema);
             if let Some(out) = &route.attr.output_schema {
                 let mut out = (**out).clone();
