@@ -17,7 +17,7 @@ use crate::pool::StorePool;
 use crate::runtime::Runtime;
 use crate::token::{hash_token, mint_token};
 use crate::tool_names::{is_lead_only, is_tool};
-use crate::types::{BoardChange, LEAD_ROLE};
+use crate::types::{BoardChange, LEAD_ROLE, TaskState};
 
 /// Who is calling: always derived from the transport (bearer token, or the stdio session's
 /// lead), never from tool arguments.
@@ -456,14 +456,14 @@ impl TeamHub {
                 let status = if now.ready.contains(id)
                     && (touched.contains(id) || !start.ready.contains(id))
                 {
-                    "ready"
+                    TaskState::Ready
                 } else if now.ended.contains(id)
                     && (touched.contains(id) || !start.ended.contains(id))
                 {
                     if t.status == TaskStatus::Done {
-                        "done"
+                        TaskState::Done
                     } else {
-                        "failed"
+                        TaskState::Failed
                     }
                 } else {
                     continue;
@@ -472,7 +472,7 @@ impl TeamHub {
                     changes.push(BoardChange {
                         id: id.clone(),
                         title: t.title.clone(),
-                        status: status.to_string(),
+                        status: status.as_str().to_string(),
                     });
                 }
             }

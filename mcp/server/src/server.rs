@@ -169,20 +169,6 @@ fn record_out(r: DecisionRecord) -> DecisionOut {
     decision_out(r.decision, candidates, votes)
 }
 
-fn state_name(s: AgentState) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn team_status_name(s: TeamStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The live model slug Codex puts in every tool call's `_meta` (codex-facts §4). Accepts the
 /// metadata as an object or as a JSON string.
 fn model_from_meta(ctx: &RequestContext<RoleServer>) -> Option<String> {
@@ -390,7 +376,7 @@ impl TeamServer {
         Ok(Json(TeamStatusOut {
             team_id: team.team_id,
             goal: team.goal,
-            status: team_status_name(team.status),
+            status: team.status.as_str().to_string(),
             me: c.agent_id,
             agents: agents
                 .into_iter()
@@ -398,7 +384,7 @@ impl TeamServer {
                     id: a.agent_id,
                     name: a.name,
                     role: a.role,
-                    state: state_name(a.state),
+                    state: a.state.as_str().to_string(),
                 })
                 .collect(),
             tasks: counts,
@@ -432,7 +418,7 @@ impl TeamServer {
                             Ok(t) => StoreError::Conflict(format!(
                                 "team {} is already {}",
                                 t.team_id,
-                                team_status_name(t.status)
+                                t.status.as_str()
                             )),
                             Err(e) => e,
                         },
@@ -453,11 +439,11 @@ impl TeamServer {
             event = "team.finalized",
             team_id = %c.team_id,
             agent_id = %c.agent_id,
-            status = %team_status_name(team.status),
+            status = team.status.as_str(),
         );
         Ok(Json(TeamFinalizeOut {
             team_id: team.team_id,
-            status: team_status_name(team.status),
+            status: team.status.as_str().to_string(),
         }))
     }
 
@@ -496,7 +482,7 @@ impl TeamServer {
                     return Err(StoreError::Conflict(format!(
                         "team {} is {}; no new workers",
                         team.team_id,
-                        team_status_name(team.status)
+                        team.status.as_str()
                     )));
                 }
                 // Without a name, the store numbers it (`implementer-2`) in the insert's
@@ -570,7 +556,7 @@ impl TeamServer {
         Ok(Json(TeamSpawnOut {
             agent_id: agent.agent_id,
             name: agent.name,
-            state: state_name(agent.state),
+            state: agent.state.as_str().to_string(),
             task_id: handoff.task.map(|t| t.task_id),
         }))
     }

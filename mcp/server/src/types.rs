@@ -306,6 +306,19 @@ pub enum TaskState {
     Failed,
 }
 
+impl TaskState {
+    /// The word tools show (the serde spelling).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Ready => "ready",
+            TaskState::Claimed => "claimed",
+            TaskState::Done => "done",
+            TaskState::Failed => "failed",
+        }
+    }
+}
+
 /// One task. `description` only where a worker needs it (create, claim).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct TaskOut {
@@ -597,4 +610,29 @@ pub struct DecisionOut {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_match_the_serde_spelling() {
+        for s in [
+            TaskState::Open,
+            TaskState::Ready,
+            TaskState::Claimed,
+            TaskState::Done,
+            TaskState::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for r in Role::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse(LEAD_ROLE), None);
+        assert_eq!(ROLE_NAMES.len(), Role::ALL.len() + 1);
+        assert_eq!(ROLE_NAMES[0], LEAD_ROLE);
+    }
 }
