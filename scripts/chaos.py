@@ -100,7 +100,7 @@ class World:
     def requests(self):
         try:
             with open(self.log) as f:
-                return [json.loads(l) for l in f if l.strip()]
+                return [r for r in map(parse_record, f) if r is not None]
         except FileNotFoundError:
             return []
 
@@ -147,6 +147,23 @@ class World:
             [sys.executable, "-m", "unittest", "-q"], cwd=self.repo, capture_output=True
         )
         return out.returncode == 0
+
+
+def parse_record(line):
+    """One request-log line. The log is read while the scripted model appends to it (a
+    last line may be half written) and the model lives in the supervisor we SIGKILL (a line
+    may be cut, the next run's record then follows it on the same line): a line that does
+    not parse is retried from its last record start, else skipped."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        i = line.rfind('{"seq":')
+        if i > 0:
+            return parse_record(line[i:])
+        return None
 
 
 def served_tokens(reqs):
@@ -313,6 +330,9 @@ def main():
     p.add_argument("--max-ratio", type=float, default=TOKEN_RATIO,
                    help="most tokens a case may spend, as a multiple of the uninterrupted run (default 1.25)")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    p.add_argument("--only", action="append", default=[], metavar="CASE",
+                   help="with --fixed: run only this case (e.g. supervisor@mid-work); repeatable")
+    p.add_argument("--repeat", type=int, default=1, help="with --fixed: run each case this many times")
     args = p.parse_args()
     MAX_RATIO[0] = args.max_ratio
     for what, path in (("codex-teams", args.bin), ("codex", args.codex)):
@@ -335,6 +355,10 @@ def main():
     if args.fixed:
         cases = [("supervisor@" + n, "supervisor", r, c) for n, r, c in SUPERVISOR_POINTS]
         cases += [("worker@" + n, "worker", r, c) for n, r, c in WORKER_POINTS]
+        unknown = [o for o in args.only if o not in [c[0] for c in cases]]
+        if unknown:
+            sys.exit(f"chaos: no fixed case {unknown[0]!r}; the cases: {', '.join(c[0] for c in cases)}")
+        cases = [c for c in cases if not args.only or c[0] in args.only] * max(args.repeat, 1)
         run = [lambda c=c: one_case(args, baseline, *c) for c in cases]
     else:
         run = [lambda i=i: random_case(args, baseline, i) for i in range(1, args.iterations + 1)]

@@ -4,9 +4,7 @@
 //! followed by `resume` until the team is finalized. `scripts/chaos.py --fixed` does the
 //! killing and checks from outside: the repo's tests pass, 6/6 tasks done, 0 orphans in
 //! /proc, 0 duplicate completions in the store's event log, and the tokens the scripted
-//! model served (its request log) at most 1.5x an uninterrupted run. (Issue 11 asks for
-//! 1.25x: since spawns carry their tasks the uninterrupted run is cheaper and restarting six
-//! interrupted agents costs 1.35-1.40x at three of the supervisor points; not met yet.)
+//! model served (its request log, every run and resume) at most 1.25x an uninterrupted run.
 //! `scripts/chaos.sh --iterations N` runs the same at random points.
 
 mod common;
@@ -17,9 +15,6 @@ use common::*;
 use serde_json::Value;
 
 #[test]
-#[ignore = "known failures since spawns carry their tasks: a supervisor killed right after the \
-            spawns were requested can leave a team resume does not finish, and the workers-ending \
-            point spent 1.54x; run with `cargo test --test chaos -- --ignored` or scripts/chaos.sh"]
 fn every_kill_point_resumes_to_a_finished_job() {
     let codex = codex_teams_codex_exec::find_codex().expect("codex binary");
     let out = Command::new("python3")
@@ -28,7 +23,7 @@ fn every_kill_point_resumes_to_a_finished_job() {
             "--fixed",
             "--json",
             "--max-ratio",
-            "1.5",
+            "1.25",
             "--bin",
             BIN,
             "--codex",
@@ -43,7 +38,7 @@ fn every_kill_point_resumes_to_a_finished_job() {
     for c in cases {
         assert_eq!(c["ok"], true, "{c:#}\n{}", text(&out.stderr));
         assert_eq!(c["duplicates"], 0, "{c:#}");
-        assert!(c["ratio"].as_f64().unwrap() <= 1.5, "{c:#}");
+        assert!(c["ratio"].as_f64().unwrap() <= 1.25, "{c:#}");
     }
     assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -710,14 +710,20 @@ fn contains_all(text: &str, needles: &OneOrMany<String>) -> bool {
     needles.as_slice().iter().all(|n| text.contains(n.as_str()))
 }
 
+/// Adds the pattern's groups to `caps`. A named group already captured by an earlier
+/// condition of the rule must capture the same text again, or the rule does not match (how
+/// a rule says "the task in the prompt is the one whose test passed in the history").
 fn capture(p: &Pattern, text: &str, caps: &mut HashMap<String, String>) -> Option<()> {
     let found = p.0.captures(text)?;
     for (i, name) in p.0.capture_names().enumerate() {
         if let Some(m) = found.get(i) {
-            caps.insert(i.to_string(), m.as_str().to_owned());
             if let Some(name) = name {
+                if caps.get(name).is_some_and(|seen| seen != m.as_str()) {
+                    return None;
+                }
                 caps.insert(name.to_owned(), m.as_str().to_owned());
             }
+            caps.insert(i.to_string(), m.as_str().to_owned());
         }
     }
     Some(())
@@ -884,5 +890,16 @@ rules:
             }
         }
         assert!(n >= 3, "expected fixture scenarios in {}", dir.display());
+    }
+
+    /// A group name captured by two conditions must capture the same text in both.
+    #[test]
+    fn a_name_captured_twice_must_agree() {
+        let p = |re: &str| Pattern(regex::Regex::new(re).unwrap());
+        let mut caps = HashMap::new();
+        capture(&p("hold (?P<id>t-\\d+)"), "you hold t-2", &mut caps).unwrap();
+        assert!(capture(&p("ok (?P<id>t-\\d+)"), "ok t-1", &mut caps.clone()).is_none());
+        capture(&p("ok (?P<id>t-\\d+)"), "ok t-2", &mut caps).unwrap();
+        assert_eq!(caps["id"], "t-2");
     }
 }

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod locate;
 pub mod plan;
 pub mod profile;
+pub mod restart;
 pub mod roles;
 pub mod spend;
 pub mod tools;

@@ -22,6 +22,7 @@ pub use self::snapshot::{AgentView, Phase, Snapshot, TaskView};
 use super::budget::{self, TurnKind, Verdict};
 use super::fanout::{self, Admission, Decision, FanoutInput};
 use super::guard;
+use super::roles::LEAD;
 use super::spend::Limit;
 
 /// The actions for one team now. Pure: the same snapshot gives the same actions.
@@ -374,8 +375,10 @@ impl Planner<'_, '_> {
     }
 
     /// Ready work nobody able to take it is on: the idle worker of a fitting role that has
-    /// waited longest is resumed, once per task version.
+    /// waited longest is resumed, once per task version. Ready work no worker of the team
+    /// could take (none fits, or none is left) goes to our idle lead, once per version.
     fn nudge_ready_work(&mut self) {
+        let mut unstaffed = Vec::new();
         for task in &self.s.ready {
             if self
                 .s
@@ -398,7 +401,12 @@ impl Planner<'_, '_> {
                     !a.is_lead && a.phase == Phase::Idle && fits(a)
                 })
                 .max_by_key(|&i| (self.agents[i].idle_for, std::cmp::Reverse(i)));
-            let Some(i) = idle else { continue };
+            let Some(i) = idle else {
+                if task.role.as_deref() != Some(LEAD) {
+                    unstaffed.push(task);
+                }
+                continue;
+            };
             if self.resume_refused().is_some() {
                 continue;
             }
@@ -410,6 +418,35 @@ impl Planner<'_, '_> {
             self.out.push(Action::TaskNudged {
                 task_id: task.task_id.clone(),
                 version: task.version,
+            });
+        }
+        self.nudge_lead_to_staff(unstaffed);
+    }
+
+    /// The lead (ours, idle) hears of ready tasks no worker can take.
+    fn nudge_lead_to_staff(&mut self, tasks: Vec<&TaskView>) {
+        let s = self.s;
+        let lead = s
+            .lead_id
+            .as_deref()
+            .and_then(|l| self.agents.iter().position(|a| a.agent_id == l));
+        let Some(i) = lead else { return };
+        if tasks.is_empty()
+            || s.lead_external
+            || self.agents[i].phase != Phase::Idle
+            || self.resume_refused().is_some()
+        {
+            return;
+        }
+        self.set_phase(i, Phase::Starting);
+        self.out.push(Action::Resume {
+            agent_id: self.agents[i].agent_id.clone(),
+            nudge: Nudge::Unstaffed(tasks.iter().map(|t| t.task_id.clone()).collect()),
+        });
+        for t in tasks {
+            self.out.push(Action::TaskNudged {
+                task_id: t.task_id.clone(),
+                version: t.version,
             });
         }
     }

@@ -61,6 +61,18 @@ pub fn board_done_nudge(done: usize, failed: usize) -> String {
     )
 }
 
+/// Resume prompt for the lead when ready tasks have no worker able to take them (none was
+/// spawned for them, say the lead's spawns were cut by a crash, or their workers ended).
+pub fn unstaffed_nudge(task_ids: &[String]) -> String {
+    let n = task_ids.len();
+    let s = if n == 1 { "" } else { "s" };
+    let shown: Vec<&str> = task_ids.iter().take(20).map(String::as_str).collect();
+    format!(
+        "codex-teams: {n} ready task{s} with no worker able to take them: {}. Spawn workers for them (team_spawn with task_id), or do them yourself, then end your turn.",
+        shown.join(" ")
+    )
+}
+
 /// Resume prompt after the supervisor restarted while this agent was mid-turn.
 /// It names the tasks the agent still holds, so it can go on with them at once instead of
 /// spending a request to find out.

@@ -11,10 +11,11 @@ use codex_teams_store::{AgentState, Store, TeamStatus, Usage as StoreUsage};
 
 use super::events::Usage;
 use super::home::TeamsHome;
-use super::prompts;
 use super::run::{CommonArgs, Session, init_logs, sweep_stale};
-use super::runtime::{Phase, Supervisor};
+use super::runtime::Phase;
+use super::{prompts, rollout};
 use crate::policy::Profile;
+use crate::policy::restart::{Left, Restart, Thread, restart};
 use crate::policy::roles::LEAD;
 
 /// Options of `codex-teams resume`.
@@ -45,9 +46,70 @@ fn usage_of(u: StoreUsage) -> Usage {
     }
 }
 
+/// One agent as the dead supervisor left it, with a fresh token.
+struct Found {
+    agent: codex_teams_store::Agent,
+    token: String,
+    usage: StoreUsage,
+    pending: usize,
+    /// Tasks it holds claimed.
+    held: Vec<codex_teams_store::Task>,
+}
+
 /// `codex-teams resume`.
 pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
     let home = TeamsHome::locate()?;
+    let (team, profile) = check_and_profile(&home, &args)?;
+    let guard = init_logs(&home, "run")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let started = Instant::now();
+        sweep_stale(&home, &home.store_path()).await?;
+        home.claim_owner(&team.team_id)?;
+        // A team started on a scripted model continues on it unless told otherwise.
+        let mut common = args.common.clone();
+        if common.scenario.is_none()
+            && let Some(p) = team.config.get("scenario").and_then(|v| v.as_str())
+        {
+            common.scenario = Some(p.into());
+        }
+        let session = Session::open(&common, profile, Some(guard), home, false).await?;
+        let found = reopen(&session, &team.team_id).await?;
+        let sup = session.supervisor.clone();
+        let lead = found.iter().find(|f| f.agent.role == LEAD);
+        sup.adopt_team(
+            &team.team_id,
+            &team.goal,
+            &team.cwd,
+            lead.map(|f| f.agent.agent_id.as_str()),
+        );
+        if !session.json {
+            eprintln!(
+                "codex-teams: resuming team {} ({} agents)",
+                team.team_id,
+                found.len()
+            );
+        }
+        let (to_start, to_resume) = adopt_all(&session, &team, found);
+        for id in to_start {
+            sup.start_first_turn(&id)?;
+        }
+        for (id, msg) in to_resume {
+            sup.resume_now(&id, msg);
+        }
+        session.complete(&team.team_id, started).await
+    })
+}
+
+/// The team can be resumed here (not ended, not supervised elsewhere); the profile it
+/// continues under, with `--budget` and `--max-threads` applied.
+fn check_and_profile(
+    home: &TeamsHome,
+    args: &ResumeArgs,
+) -> anyhow::Result<(codex_teams_store::Team, Profile)> {
     let store = Store::open(&home.store_path())?;
     let team = store.team(&args.team_id)?;
     if matches!(team.status, TeamStatus::Finalized | TeamStatus::Failed) {
@@ -80,124 +142,126 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         profile.budget.total_tokens = budget;
     }
     super::run::apply_max_threads(&mut profile, args.common.max_threads)?;
-    drop(store);
-    let guard = init_logs(&home, "run")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async move {
-        let started = Instant::now();
-        sweep_stale(&home, &home.store_path()).await?;
-        home.claim_owner(&team.team_id)?;
-        // A team started on a scripted model continues on it unless told otherwise.
-        let mut common = args.common.clone();
-        if common.scenario.is_none()
-            && let Some(p) = team.config.get("scenario").and_then(|v| v.as_str())
-        {
-            common.scenario = Some(p.into());
-        }
-        let session = Session::open(&common, profile, Some(guard), home, false).await?;
-        let team_id = team.team_id.clone();
-        let t = team_id.clone();
-        let (agents, tokens, usages, (pendings, held)) = session
-            .hub
-            .with_store(move |s| {
-                let listed = s.list_agents(&t)?;
-                // The replay's seam between the runs: what the previous supervisor left.
-                let interrupted: Vec<&str> = listed
-                    .iter()
-                    .filter(|a| a.state == AgentState::Running)
-                    .map(|a| a.agent_id.as_str())
-                    .collect();
-                let previous = s.team(&t)?.status.as_str();
-                let seam =
-                    serde_json::json!({ "previous_status": previous, "interrupted": interrupted });
-                s.append_event(&t, None, "team.resumed", &seam)?;
-                s.set_team_status(&t, TeamStatus::Running)?;
-                let mut agents = Vec::new();
-                let mut tokens = Vec::new();
-                let mut usages = Vec::new();
-                let mut pendings = Vec::new();
-                let mut held = Vec::new();
-                for a in &listed {
-                    // Whatever token the dead supervisor handed out is refused from now on.
-                    let minted = codex_teams_mcp::rotate_agent_token(s, &t, &a.agent_id)?;
-                    agents.push(minted.agent);
-                    tokens.push(minted.token);
-                    usages.push(s.agent_usage(&t, &a.agent_id)?);
-                    pendings.push(s.pending_count(&t, &a.agent_id)?);
-                    let filter = codex_teams_store::TaskFilter {
-                        status: Some(codex_teams_store::TaskStatus::Claimed),
-                        claimed_by: Some(a.agent_id.clone()),
-                        ready_only: false,
-                    };
-                    held.push(s.list_tasks(&t, &filter)?);
-                }
-                Ok((agents, tokens, usages, (pendings, held)))
-            })
-            .await?;
-        let sup = session.supervisor.clone();
-        let lead = agents.iter().find(|a| a.role == LEAD);
-        sup.adopt_team(
-            &team_id,
-            &team.goal,
-            &team.cwd,
-            lead.map(|a| a.agent_id.as_str()),
-        );
-        if !session.json {
-            eprintln!(
-                "codex-teams: resuming team {team_id} ({} agents)",
-                agents.len()
-            );
-        }
-        let mut to_resume = Vec::new();
-        let mut to_start = Vec::new();
-        let pendings = pendings.into_iter().zip(held);
-        for (((a, token), u), (pending, held)) in
-            agents.iter().zip(tokens).zip(usages).zip(pendings)
-        {
-            let totals = usage_of(u);
-            let (phase, first_prompt) = match (a.state, &a.thread_id) {
-                (AgentState::Stopped, _) => (Phase::Stopped, None),
-                (AgentState::Failed, _) => (Phase::Failed, None),
-                (AgentState::Running, Some(_)) => {
-                    to_resume.push((a.agent_id.clone(), prompts::restart_nudge(pending, &held)));
-                    // Held back from the control loop (which would resume it with a plain
-                    // "ready task" nudge first) until it is restarted below with the note
-                    // that its turn was interrupted.
-                    (Phase::Stopped, None)
-                }
-                (_, Some(_)) => (Phase::Idle, None),
-                (_, None) if a.role == LEAD => {
+    Ok((team, profile))
+}
+
+/// Marks the team running again (with the seam the replay shows) and reads every agent,
+/// each with a fresh token: whatever the dead supervisor handed out is refused from now on.
+async fn reopen(session: &Session, team_id: &str) -> anyhow::Result<Vec<Found>> {
+    let t = team_id.to_string();
+    let found = session
+        .hub
+        .with_store(move |s| {
+            let listed = s.list_agents(&t)?;
+            let interrupted: Vec<&str> = listed
+                .iter()
+                .filter(|a| a.state == AgentState::Running)
+                .map(|a| a.agent_id.as_str())
+                .collect();
+            let previous = s.team(&t)?.status.as_str();
+            let seam =
+                serde_json::json!({ "previous_status": previous, "interrupted": interrupted });
+            s.append_event(&t, None, "team.resumed", &seam)?;
+            s.set_team_status(&t, TeamStatus::Running)?;
+            let mut found = Vec::new();
+            for a in &listed {
+                let minted = codex_teams_mcp::rotate_agent_token(s, &t, &a.agent_id)?;
+                let filter = codex_teams_store::TaskFilter {
+                    status: Some(codex_teams_store::TaskStatus::Claimed),
+                    claimed_by: Some(a.agent_id.clone()),
+                    ready_only: false,
+                };
+                found.push(Found {
+                    usage: s.agent_usage(&t, &a.agent_id)?,
+                    pending: s.pending_count(&t, &a.agent_id)?,
+                    held: s.list_tasks(&t, &filter)?,
+                    agent: minted.agent,
+                    token: minted.token,
+                });
+            }
+            Ok(found)
+        })
+        .await?;
+    Ok(found)
+}
+
+/// Hands every agent to the supervisor in the phase [`restart`] decides; returns the leads
+/// to start over and the agents to continue with their note.
+fn adopt_all(
+    session: &Session,
+    team: &codex_teams_store::Team,
+    found: Vec<Found>,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let sup = &session.supervisor;
+    let codex_home = sup.options().codex_home.clone();
+    let (mut to_start, mut to_resume) = (Vec::new(), Vec::new());
+    for f in found {
+        let a = &f.agent;
+        let thread = match &a.thread_id {
+            None => Thread::None,
+            Some(th) => rollout::thread_state(codex_home.as_deref(), th),
+        };
+        let left = Left {
+            is_lead: a.role == LEAD,
+            was_running: a.state == AgentState::Running,
+            stopped: a.state == AgentState::Stopped,
+            failed: a.state == AgentState::Failed,
+            holds_claims: !f.held.is_empty(),
+            thread,
+        };
+        let decision = restart(&left);
+        tracing::info!(target: "codex_teams::supervisor", event = "resume.agent", team_id = %team.team_id, agent_id = %a.agent_id, thread = ?thread, decision = ?decision);
+        let mut agent = a.clone();
+        let (phase, first_prompt) = match decision {
+            Restart::Keep if left.failed => (Phase::Failed, None),
+            Restart::Keep => (Phase::Stopped, None),
+            Restart::Idle => (Phase::Idle, None),
+            // Held back from the control loop (which would resume it with a plain "ready
+            // task" nudge first) until it is restarted with the note that its turn was cut.
+            Restart::Continue => {
+                let note = prompts::restart_nudge(f.pending, &f.held);
+                to_resume.push((a.agent_id.clone(), note));
+                (Phase::Stopped, None)
+            }
+            Restart::StartOver => {
+                agent.thread_id = None;
+                if left.is_lead {
                     to_start.push(a.agent_id.clone());
-                    let instructions = session
-                        .profile
-                        .role(LEAD)
-                        .map(|r| r.instructions)
-                        .unwrap_or_default();
                     (
                         Phase::Queued,
-                        Some(prompts::lead_prompt(
-                            &instructions,
-                            &team.goal,
-                            &team_id,
-                            &a.agent_id,
-                        )),
+                        Some(lead_first_prompt(session, team, &a.agent_id)),
                     )
+                } else {
+                    // The store keeps the lead's brief; the task claimed for it at spawn is on
+                    // the board, so its first prompt (rebuilt from role, brief and goal when
+                    // the control loop admits it) names that task again.
+                    let handoff = codex_teams_mcp::Handoff {
+                        task: f.held.first().cloned(),
+                        nothing_ready: false,
+                    };
+                    agent.brief = codex_teams_mcp::brief_with(&a.brief, &handoff);
+                    (Phase::Queued, None)
                 }
-                (_, None) => (Phase::Queued, None),
-            };
-            let _ = Supervisor::phase_of(a.state);
-            // pending_seen 0: an idle agent with waiting messages is resumed at once.
-            sup.adopt_agent(a, Some(token), phase, totals, first_prompt, 0);
-        }
-        for id in to_start {
-            sup.start_first_turn(&id)?;
-        }
-        for (id, msg) in to_resume {
-            sup.resume_now(&id, msg);
-        }
-        session.complete(&team_id, started).await
-    })
+            }
+        };
+        // pending_seen 0: an idle agent with waiting messages is resumed at once.
+        sup.adopt_agent(
+            &agent,
+            Some(f.token),
+            phase,
+            usage_of(f.usage),
+            first_prompt,
+            0,
+        );
+    }
+    (to_start, to_resume)
+}
+
+fn lead_first_prompt(session: &Session, team: &codex_teams_store::Team, lead_id: &str) -> String {
+    let instructions = session
+        .profile
+        .role(LEAD)
+        .map(|r| r.instructions)
+        .unwrap_or_default();
+    prompts::lead_prompt(&instructions, &team.goal, &team.team_id, lead_id)
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use codex_teams_codex_exec::Usage;
 
+use crate::policy::restart::Thread;
+
 /// One response's usage and the thread's total after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Response {
@@ -134,6 +136,40 @@ impl RolloutTail {
     }
 }
 
+/// How far a thread got, read from its whole rollout (for `resume`): whether a prompt of
+/// ours reached it (a user message other than codex's own environment context) and whether
+/// its last turn was left open (`task_started` with no `task_complete` / `turn_aborted`
+/// after it). `Unusable` when codex has no rollout for it or it never got a prompt.
+pub fn thread_state(codex_home: Option<&Path>, thread: &str) -> Thread {
+    let tail = RolloutTail::resuming(codex_home, thread);
+    let Some(text) = tail.path.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return Thread::Unusable;
+    };
+    let (mut prompted, mut turn_open) = (false, false);
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue; // a line cut by the kill
+        };
+        let p = &v["payload"];
+        match (v["type"].as_str(), p["type"].as_str()) {
+            (Some("event_msg"), Some("task_started")) => turn_open = true,
+            (Some("event_msg"), Some("task_complete" | "turn_aborted")) => turn_open = false,
+            (Some("response_item"), Some("message")) if p["role"] == "user" => {
+                let text = p["content"][0]["text"].as_str().unwrap_or("");
+                if !text.trim_start().starts_with("<environment_context>") {
+                    prompted = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    if prompted {
+        Thread::Usable { turn_open }
+    } else {
+        Thread::Unusable
+    }
+}
+
 fn read_dirs(p: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(p)
         .map(|rd| {
@@ -193,5 +229,35 @@ mod tests {
         assert!(t.poll().is_empty());
         let mut r = RolloutTail::resuming(Some(home.path()), "thr-1");
         assert!(r.poll().is_empty(), "a resumed tail starts at the end");
+    }
+
+    /// The thread's state from its rollout: no file or no prompt of ours is unusable; a
+    /// `task_started` without its `task_complete` is an open turn; a cut last line is skipped.
+    #[test]
+    fn reads_how_far_a_thread_got() {
+        let home = tempfile::tempdir().unwrap();
+        let day = home.path().join("sessions/2026/12/03");
+        std::fs::create_dir_all(&day).unwrap();
+        let write = |thread: &str, lines: &[&str]| {
+            let f = day.join(format!("rollout-2026-12-03T10-00-00-{thread}.jsonl"));
+            std::fs::write(f, lines.join("\n")).unwrap();
+        };
+        let started = r#"{"type":"event_msg","payload":{"type":"task_started"}}"#;
+        let complete = r#"{"type":"event_msg","payload":{"type":"task_complete"}}"#;
+        let context = r#"{"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>\n</environment_context>"}]}}"#;
+        let prompt = r#"{"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"role: implementer"}]}}"#;
+        let h = Some(home.path());
+        assert_eq!(thread_state(h, "gone"), Thread::Unusable);
+        write("bare", &[started, context]);
+        assert_eq!(thread_state(h, "bare"), Thread::Unusable);
+        write("cut", &[started, context, prompt, r#"{"type":"event_ms"#]);
+        assert_eq!(thread_state(h, "cut"), Thread::Usable { turn_open: true });
+        write("ended", &[started, context, prompt, complete]);
+        assert_eq!(
+            thread_state(h, "ended"),
+            Thread::Usable { turn_open: false }
+        );
+        write("again", &[started, context, prompt, complete, started]);
+        assert_eq!(thread_state(h, "again"), Thread::Usable { turn_open: true });
     }
 }

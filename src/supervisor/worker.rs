@@ -156,23 +156,14 @@ pub async fn run_turn(
     spec: TurnSpec,
     started: impl FnOnce(Pgid),
 ) -> TurnOutcome {
-    let mut out = TurnOutcome {
-        totals: spec.meter.totals(),
-        ..TurnOutcome::default()
-    };
-    // The native binary behind the npm launcher, resolved once: no Node parent per worker.
-    let launch = codex_teams_codex_exec::resolve_codex(&spec.program);
-    let mut sspec = SpawnSpec::new(launch.program, spec.marker.clone())
-        .args(spec.args.clone())
-        .cwd(spec.cwd.clone());
-    sspec.env.extend(launch.env);
-    sspec.env.extend(spec.env.iter().cloned());
-    sspec.stdin = Some(spec.stdin.clone().into_bytes());
-    let mut child = match process::spawn(sspec).await {
+    let mut child = match start_codex(&spec).await {
         Ok(c) => c,
         Err(e) => {
-            out.failure = Some(format!("cannot start codex: {e}"));
-            return out;
+            return TurnOutcome {
+                totals: spec.meter.totals(),
+                failure: Some(format!("cannot start codex: {e}")),
+                ..TurnOutcome::default()
+            };
         }
     };
     let pgid = child.pgid();
@@ -186,125 +177,30 @@ pub async fn run_turn(
     }
     tracing::info!(target: "codex_teams::supervisor", event = "turn.started", team_id = %team, agent_id = %agent, pgid = pgid.0);
     let mut lines = child.take_stdout();
-    let mut meter = spec.meter;
-    let before = meter.totals();
+    let before = spec.meter.totals();
     let metered = Arc::new(std::sync::Mutex::new(Metered {
-        tail: spec.rollout,
+        tail: spec.rollout.clone(),
         recorded: Usage::default(),
         last_total: None,
         done: false,
     }));
-    let poller = {
-        let (m, hub, t, a) = (metered.clone(), hub.clone(), team.clone(), agent.clone());
-        let hook = spec.on_response.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                let (new, so_far) = {
-                    let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
-                    if g.done {
-                        break;
-                    }
-                    let new = g.drain();
-                    (new, g.recorded.input_tokens + g.recorded.output_tokens)
-                };
-                let any = !new.is_empty();
-                for u in new {
-                    record(&hub, &t, &a, u, "rollout").await;
-                }
-                if let (true, Some(h)) = (any, &hook) {
-                    (h.0)(so_far);
-                }
-            }
-        })
+    let poller = spawn_poller(&hub, &spec, metered.clone());
+    let mut reader = Reader {
+        hub: &hub,
+        spec: &spec,
+        pgid,
+        meter: spec.meter,
+        metered: &metered,
+        out: TurnOutcome {
+            totals: before,
+            ..TurnOutcome::default()
+        },
+        errors: Vec::new(),
     };
-    // Codex's own `error` events and error items ("stream disconnected", "unexpected
-    // status 401", ...): what the lead needs to hear when a worker dies.
-    let mut errors: Vec<String> = Vec::new();
     let pump = async {
         let Some(lines) = lines.as_mut() else { return };
         while let Ok(Some(line)) = lines.next_line().await {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let Ok(value) = serde_json::from_str::<Value>(line) else {
-                tracing::warn!(target: "codex_teams::supervisor", event = "codex.unparsed", team_id = %team, agent_id = %agent, line = %codex_teams_mcp::redact::preview(line, 200));
-                continue;
-            };
-            let kind = value
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_string();
-            let event = ExecEvent::from_value(value.clone());
-            match &event {
-                ExecEvent::ThreadStarted { thread_id } => {
-                    out.thread_id = Some(thread_id.clone());
-                    metered
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .tail
-                        .set_thread(thread_id);
-                    let (t, a, th) = (team.clone(), agent.clone(), thread_id.clone());
-                    let _ = hub
-                        .with_store(move |s| {
-                            s.set_agent_state(&t, &a, AgentState::Running, Some(&th), Some(pgid.0))
-                        })
-                        .await;
-                }
-                ExecEvent::TurnCompleted { usage } => {
-                    let delta = meter.turn_completed(*usage);
-                    out.completed = true;
-                    out.totals = meter.totals();
-                    // What the rollout showed was recorded as it came; codex's own turn
-                    // total settles the rest (all of it, if the rollout was unreadable).
-                    let (new, recorded) = {
-                        let mut g = metered.lock().unwrap_or_else(|p| p.into_inner());
-                        g.done = true;
-                        let new = g.drain();
-                        let recorded = match &spec.metered {
-                            Some(m) => m.recorded(),
-                            None => g.recorded,
-                        };
-                        (new, recorded)
-                    };
-                    for u in new {
-                        record(&hub, &team, &agent, u, "rollout").await;
-                    }
-                    record(
-                        &hub,
-                        &team,
-                        &agent,
-                        minus(delta, recorded),
-                        "turn.completed",
-                    )
-                    .await;
-                    tracing::info!(target: "codex_teams::supervisor", event = "turn.usage", team_id = %team, agent_id = %agent,
-                        input = delta.input_tokens, cached_input = delta.cached_input_tokens, output = delta.output_tokens);
-                }
-                ExecEvent::TurnFailed { message } => {
-                    out.failure = Some(format!("turn failed: {message}"));
-                }
-                ExecEvent::Error { message } => note_error(&mut errors, message),
-                ExecEvent::ItemCompleted(item) => match &item.kind {
-                    ItemKind::AgentMessage { text } => out.last_message = Some(text.clone()),
-                    ItemKind::Error { message } => note_error(&mut errors, message),
-                    _ => {}
-                },
-                _ => {}
-            }
-            // Streaming deltas add nothing a replay needs.
-            if kind == "item.updated" {
-                continue;
-            }
-            let (t, a) = (team.clone(), agent.clone());
-            let payload = super::digest::digest(&event);
-            let _ = hub
-                .with_store(move |s| {
-                    s.append_event(&t, Some(&a), &format!("codex.{kind}"), &payload)
-                })
-                .await;
+            reader.line(line.trim()).await;
         }
     };
     let timed_out = match spec.timeout {
@@ -315,23 +211,93 @@ pub async fn run_turn(
         }
     };
     let status = if timed_out {
-        out.timed_out = true;
         child.terminate(spec.grace).await.ok().map(|(_, st)| st)
     } else {
         child.wait().await.ok()
     };
+    let (mut out, errors) = (reader.out, reader.errors);
+    out.timed_out = timed_out;
     out.exit_ok = status.is_some_and(|s| s.success());
-    // A turn that ended without `turn.completed` (killed, stopped, timed out) keeps every
-    // response codex logged; the thread's total after them seeds the next resume.
+    settle_usage(&hub, &spec, &metered, before, &mut out).await;
+    poller.abort();
+    if !out.ok() {
+        let base = out
+            .failure
+            .take()
+            .unwrap_or_else(|| match (timed_out, status) {
+                (true, _) => "turn timed out".to_string(),
+                (false, Some(st)) => format!("codex exited with {st}"),
+                (false, None) => "codex could not be waited for".to_string(),
+            });
+        out.failure = Some(failure_reason(&base, &errors, &child.stderr().text()));
+    }
+    stop_leftovers(&spec, pgid).await;
+    tracing::info!(target: "codex_teams::supervisor", event = "turn.ended", team_id = %spec.team_id, agent_id = %spec.agent_id,
+        ok = out.ok(), failure = out.failure.as_deref().unwrap_or(""));
+    out
+}
+
+/// Starts codex for the turn, its prompt on stdin, in a process group of its own.
+async fn start_codex(spec: &TurnSpec) -> Result<process::Supervised, process::ProcessError> {
+    // The native binary behind the npm launcher, resolved once: no Node parent per worker.
+    let launch = codex_teams_codex_exec::resolve_codex(&spec.program);
+    let mut sspec = SpawnSpec::new(launch.program, spec.marker.clone())
+        .args(spec.args.clone())
+        .cwd(spec.cwd.clone());
+    sspec.env.extend(launch.env);
+    sspec.env.extend(spec.env.iter().cloned());
+    sspec.stdin = Some(spec.stdin.clone().into_bytes());
+    process::spawn(sspec).await
+}
+
+/// Reads the rollout every 250 ms while the turn runs, recording each response's usage as
+/// it appears (and telling the budget hook), so a killed turn loses none of it.
+fn spawn_poller(
+    hub: &Arc<TeamHub>,
+    spec: &TurnSpec,
+    m: Arc<std::sync::Mutex<Metered>>,
+) -> tokio::task::JoinHandle<()> {
+    let (hub, t, a) = (hub.clone(), spec.team_id.clone(), spec.agent_id.clone());
+    let hook = spec.on_response.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let (new, so_far) = {
+                let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+                if g.done {
+                    break;
+                }
+                let new = g.drain();
+                (new, g.recorded.input_tokens + g.recorded.output_tokens)
+            };
+            let any = !new.is_empty();
+            for u in new {
+                record(&hub, &t, &a, u, "rollout").await;
+            }
+            if let (true, Some(h)) = (any, &hook) {
+                (h.0)(so_far);
+            }
+        }
+    })
+}
+
+/// A turn that ended without `turn.completed` (killed, stopped, timed out) keeps every
+/// response codex logged; the thread's total after them seeds the next resume.
+async fn settle_usage(
+    hub: &Arc<TeamHub>,
+    spec: &TurnSpec,
+    metered: &std::sync::Mutex<Metered>,
+    before: Usage,
+    out: &mut TurnOutcome,
+) {
     let (new, last_total) = {
         let mut g = metered.lock().unwrap_or_else(|p| p.into_inner());
         let new = if g.done { Vec::new() } else { g.drain() };
         g.done = true;
         (new, g.last_total)
     };
-    poller.abort();
     for u in new {
-        record(&hub, &spec.team_id, &spec.agent_id, u, "rollout").await;
+        record(hub, &spec.team_id, &spec.agent_id, u, "rollout").await;
     }
     if !out.completed {
         if let Some(m) = &spec.metered {
@@ -342,21 +308,11 @@ pub async fn run_turn(
             out.totals = total;
         }
     }
-    if !out.ok() {
-        let base = out.failure.take().unwrap_or_else(|| {
-            if timed_out {
-                "turn timed out".to_string()
-            } else {
-                match status {
-                    Some(st) => format!("codex exited with {st}"),
-                    None => "codex could not be waited for".to_string(),
-                }
-            }
-        });
-        out.failure = Some(failure_reason(&base, &errors, &child.stderr().text()));
-    }
-    // Codex's own grandchildren (shell commands) may outlive the leader: stop the group,
-    // then anything of this agent that left it.
+}
+
+/// Codex's own grandchildren (shell commands) may outlive the leader: stop the group, then
+/// anything of this agent that left it.
+async fn stop_leftovers(spec: &TurnSpec, pgid: Pgid) {
     if !process::group_members(pgid).is_empty() {
         let _ = process::terminate(pgid, spec.grace).await;
     }
@@ -367,9 +323,116 @@ pub async fn run_turn(
     if strays > 0 {
         tracing::info!(target: "codex_teams::supervisor", event = "turn.strays_killed", team_id = %spec.team_id, agent_id = %spec.agent_id, count = strays);
     }
-    tracing::info!(target: "codex_teams::supervisor", event = "turn.ended", team_id = %spec.team_id, agent_id = %spec.agent_id,
-        ok = out.ok(), failure = out.failure.as_deref().unwrap_or(""));
-    out
+}
+
+/// Reads one turn's JSONL: what the outcome needs, usage at `turn.completed`, and every
+/// event (but streaming deltas) into the store.
+struct Reader<'a> {
+    hub: &'a Arc<TeamHub>,
+    spec: &'a TurnSpec,
+    pgid: Pgid,
+    meter: UsageMeter,
+    metered: &'a std::sync::Mutex<Metered>,
+    out: TurnOutcome,
+    /// Codex's own `error` events and error items ("stream disconnected", "unexpected
+    /// status 401", ...): what the lead needs to hear when a worker dies.
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    async fn line(&mut self, line: &str) {
+        let (team, agent) = (&self.spec.team_id, &self.spec.agent_id);
+        if line.is_empty() {
+            return;
+        }
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            tracing::warn!(target: "codex_teams::supervisor", event = "codex.unparsed", team_id = %team, agent_id = %agent, line = %codex_teams_mcp::redact::preview(line, 200));
+            return;
+        };
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string();
+        let event = ExecEvent::from_value(value);
+        match &event {
+            ExecEvent::ThreadStarted { thread_id } => self.thread_started(thread_id).await,
+            ExecEvent::TurnCompleted { usage } => self.turn_completed(*usage).await,
+            ExecEvent::TurnFailed { message } => {
+                self.out.failure = Some(format!("turn failed: {message}"));
+            }
+            ExecEvent::Error { message } => note_error(&mut self.errors, message),
+            ExecEvent::ItemCompleted(item) => match &item.kind {
+                ItemKind::AgentMessage { text } => self.out.last_message = Some(text.clone()),
+                ItemKind::Error { message } => note_error(&mut self.errors, message),
+                _ => {}
+            },
+            _ => {}
+        }
+        // Streaming deltas add nothing a replay needs.
+        if kind == "item.updated" {
+            return;
+        }
+        let (t, a) = (team.clone(), agent.clone());
+        let payload = super::digest::digest(&event);
+        let _ = self
+            .hub
+            .with_store(move |s| s.append_event(&t, Some(&a), &format!("codex.{kind}"), &payload))
+            .await;
+    }
+
+    async fn thread_started(&mut self, thread_id: &str) {
+        self.out.thread_id = Some(thread_id.to_string());
+        self.metered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tail
+            .set_thread(thread_id);
+        let (t, a, th) = (
+            self.spec.team_id.clone(),
+            self.spec.agent_id.clone(),
+            thread_id.to_string(),
+        );
+        let pgid = self.pgid.0;
+        let _ = self
+            .hub
+            .with_store(move |s| {
+                s.set_agent_state(&t, &a, AgentState::Running, Some(&th), Some(pgid))
+            })
+            .await;
+    }
+
+    /// What the rollout showed was recorded as it came; codex's own turn total settles the
+    /// rest (all of it, if the rollout was unreadable).
+    async fn turn_completed(&mut self, usage: Usage) {
+        let (team, agent) = (&self.spec.team_id, &self.spec.agent_id);
+        let delta = self.meter.turn_completed(usage);
+        self.out.completed = true;
+        self.out.totals = self.meter.totals();
+        let (new, recorded) = {
+            let mut g = self.metered.lock().unwrap_or_else(|p| p.into_inner());
+            g.done = true;
+            let new = g.drain();
+            let recorded = match &self.spec.metered {
+                Some(m) => m.recorded(),
+                None => g.recorded,
+            };
+            (new, recorded)
+        };
+        for u in new {
+            record(self.hub, team, agent, u, "rollout").await;
+        }
+        record(
+            self.hub,
+            team,
+            agent,
+            minus(delta, recorded),
+            "turn.completed",
+        )
+        .await;
+        tracing::info!(target: "codex_teams::supervisor", event = "turn.usage", team_id = %team, agent_id = %agent,
+            input = delta.input_tokens, cached_input = delta.cached_input_tokens, output = delta.output_tokens);
+    }
 }
 
 fn note_error(errors: &mut Vec<String>, message: &str) {

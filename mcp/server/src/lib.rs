@@ -30,6 +30,7 @@ pub mod types;
 mod unread;
 
 pub use errors::{codes, store_error};
+pub use handoff::{Handoff, brief_with};
 pub use http::{HttpLimits, HttpServer, serve_http, serve_http_with};
 pub use hub::{
     Caller, HubError, HubOptions, MintedAgent, TeamHub, register_agent, rotate_agent_token,

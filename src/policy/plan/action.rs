@@ -9,6 +9,9 @@ pub enum Nudge {
     Tasks(usize),
     /// The lead: the board is done, merge and finalize.
     BoardDone { done: usize, failed: usize },
+    /// The lead: these ready tasks have no worker able to take them (none was spawned, or
+    /// they all ended): staff them or do them.
+    Unstaffed(Vec<String>),
 }
 
 /// Why a worker is retired.

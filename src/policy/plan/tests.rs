@@ -16,6 +16,7 @@ pub(super) fn brief(a: &Action) -> String {
                 Nudge::Messages(n) => format!("messages {n}"),
                 Nudge::Tasks(n) => format!("tasks {n}"),
                 Nudge::BoardDone { done, failed } => format!("board_done {done}/{failed}"),
+                Nudge::Unstaffed(ids) => format!("unstaffed {}", ids.join(",")),
             };
             format!("resume {agent_id} {n}")
         }

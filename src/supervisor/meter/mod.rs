@@ -19,6 +19,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 
 use codex_teams_codex_exec::Usage;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::policy::Profile;
 use crate::policy::spend::{self, Ledger, Limit, Turn};
@@ -74,9 +76,13 @@ struct Inner {
     open: Mutex<HashMap<String, usize>>,
     /// Woken whenever a forwarded request finishes.
     finished: tokio::sync::Notify,
+    /// The owner's tasks: every response pump runs on it, so the owner's shutdown waits for
+    /// them.
+    tasks: TaskTracker,
 }
 
-/// The running proxy. Dropping it stops the server.
+/// The running proxy. Its server stops when the owner's cancellation token fires (or the
+/// proxy is dropped).
 pub struct Meter {
     inner: Arc<Inner>,
     addr: SocketAddr,
@@ -151,8 +157,14 @@ impl Drop for MeterTurn {
 }
 
 impl Meter {
-    /// Starts the proxy on a free loopback port.
-    pub async fn start(profile: Profile, sink: Arc<dyn MeterSink>) -> anyhow::Result<Meter> {
+    /// Starts the proxy on a free loopback port; its server and response pumps run on the
+    /// owner's `tasks` and stop when `cancel` fires.
+    pub async fn start(
+        profile: Profile,
+        sink: Arc<dyn MeterSink>,
+        cancel: CancellationToken,
+        tasks: TaskTracker,
+    ) -> anyhow::Result<Meter> {
         let client = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(30))
             .build()?;
@@ -165,14 +177,16 @@ impl Meter {
             sink,
             open: Mutex::new(HashMap::new()),
             finished: tokio::sync::Notify::new(),
+            tasks: tasks.clone(),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| anyhow::anyhow!("metering proxy: cannot bind 127.0.0.1: {e}"))?;
         let addr = listener.local_addr()?;
         let app = proxy::router(inner.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+        let server = tasks.spawn(async move {
+            let stop = cancel.cancelled_owned();
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
                 tracing::error!(target: "codex_teams::meter", event = "meter.server_error", error = %e);
             }
         });

@@ -173,7 +173,7 @@ async fn forward(
         _open: open,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
-    tokio::spawn(pump.run(tx));
+    inner.tasks.spawn(pump.run(tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });

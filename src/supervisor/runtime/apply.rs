@@ -22,6 +22,7 @@ fn nudge_text(nudge: &Nudge) -> String {
         Nudge::Messages(n) => prompts::messages_nudge(*n),
         Nudge::Tasks(n) => prompts::tasks_nudge(*n),
         Nudge::BoardDone { done, failed } => prompts::board_done_nudge(*done, *failed),
+        Nudge::Unstaffed(ids) => prompts::unstaffed_nudge(ids),
     }
 }
 
@@ -123,6 +124,7 @@ fn record(s: &Store, team_id: &str, action: &Action) -> StoreResult<()> {
                 Nudge::BoardDone { done, failed } => {
                     json!({"reason": "board_done", "done": done, "failed": failed})
                 }
+                Nudge::Unstaffed(ids) => json!({"reason": "unstaffed", "tasks": ids}),
             };
             (agent_id, "agent.resumed", p)
         }

@@ -23,8 +23,9 @@ impl Supervisor {
             sup: self.me.clone(),
         });
         let profile = self.opts.profile.clone();
+        let (cancel, tasks) = (self.cancel.child_token(), self.tasks.clone());
         self.meter
-            .get_or_try_init(|| async move { Meter::start(profile, sink).await })
+            .get_or_try_init(|| async move { Meter::start(profile, sink, cancel, tasks).await })
             .await
     }
 

@@ -456,4 +456,59 @@ pub(super) const CASES: &[(&str, &str, Setup, &[&str])] = &[
         |s| s.quiet = true,
         &["active"],
     ),
+    // ---- ready work nobody can take
+    (
+        "ready tasks and no worker at all: the idle lead is told to staff them",
+        "default",
+        |s| {
+            ready(s, "t1");
+            ready(s, "t2");
+            find(s, "L").phase = Phase::Idle
+        },
+        &["resume L unstaffed t1,t2", "nudged t1@1", "nudged t2@1"],
+    ),
+    (
+        "ready work no worker fits goes to the lead; the one a worker fits to the worker",
+        "default",
+        |s| {
+            ready(s, "t1");
+            ready(s, "t2");
+            s.tasks[1].role = Some("tester".into());
+            s.ready[1].role = Some("tester".into());
+            workers(s, 1, Phase::Idle);
+            find(s, "L").phase = Phase::Idle
+        },
+        &[
+            "resume w1 tasks 1",
+            "nudged t1@1",
+            "resume L unstaffed t2",
+            "nudged t2@1",
+        ],
+    ),
+    (
+        "unstaffed work already told of at this version: nothing",
+        "default",
+        |s| {
+            ready(s, "t1");
+            s.nudged.insert(("t1".into(), 1));
+            find(s, "L").phase = Phase::Idle
+        },
+        &["quiet"],
+    ),
+    (
+        "unstaffed work while the lead runs: it may be staffing now",
+        "default",
+        |s| ready(s, "t1"),
+        &[],
+    ),
+    (
+        "the user's own lead is never resumed for unstaffed work",
+        "default",
+        |s| {
+            ready(s, "t1");
+            s.lead_external = true;
+            find(s, "L").phase = Phase::Idle
+        },
+        &["quiet"],
+    ),
 ];
