@@ -167,7 +167,7 @@ fn seed(path: &std::path::Path, agents: usize) -> anyhow::Result<(String, Vec<St
         .map(|i| {
             let new = NewAgent {
                 name: format!("agent-{i}"),
-                role: "implementer".into(),
+                role: crate::policy::roles::WorkerRole::Implementer.to_string(),
                 ..Default::default()
             };
             Ok(store.add_agent(&team.team_id, new)?.agent_id)

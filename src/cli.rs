@@ -69,11 +69,15 @@ fn run_mcp(args: codex_teams_mcp::cli::McpArgs) -> anyhow::Result<()> {
         None => codex_teams_mcp::cli::default_db_path()?,
     };
     let runtime = crate::supervisor::runtime::mcp_runtime(db)?;
-    codex_teams_mcp::cli::run_with_runtime(args, runtime)
+    Ok(codex_teams_mcp::cli::run_with_runtime(args, runtime)?)
 }
 
 /// Parses the command line, runs the command, and maps errors to a non-zero exit.
 pub fn main() -> ExitCode {
+    // Only the codex-teams binary runs this: it is the process watcher's program.
+    if let Ok(exe) = std::env::current_exe() {
+        crate::supervisor::reaper::set_program(exe);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(BenchCommand::Bus(args)) => crate::bench_bus::run(args),

@@ -1,5 +1,5 @@
 //! The supervisor is SIGKILLed mid-run: within a few seconds no codex child of it is alive
-//! (PDEATHSIG and the guardian), and `codex-teams resume TEAM_ID` completes the run from
+//! (PDEATHSIG and the watcher), and `codex-teams resume TEAM_ID` completes the run from
 //! the store with no task or message lost. No bearer token is ever written under
 //! `$CODEX_TEAMS_HOME`: resume mints fresh tokens, and the dead supervisor's are refused.
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::evalset::{Broken, CATEGORIES};
 use super::runner::RunRecord;
+use crate::policy::roles::LEAD;
 
 /// USD per million tokens, stated in the report: a cached input token is priced at a tenth.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -109,13 +110,13 @@ fn cell(runs: &[&RunRecord]) -> Cell {
     let workers: Vec<f64> = runs
         .iter()
         .flat_map(|r| r.agents.iter())
-        .filter(|a| a.role != "lead" && a.role != "solo")
+        .filter(|a| a.role != LEAD && a.role != "solo")
         .map(|a| a.requests as f64)
         .collect();
     let lead: Vec<f64> = runs
         .iter()
         .flat_map(|r| r.agents.iter())
-        .filter(|a| a.role == "lead")
+        .filter(|a| a.role == LEAD)
         .map(|a| a.requests as f64)
         .collect();
     Cell {

@@ -214,7 +214,8 @@ async fn run_solo(
 ) -> anyhow::Result<Vec<AgentUsage>> {
     let codex = codex_teams_codex_exec::find_codex()?;
     let mut cmd = tokio::process::Command::new(codex);
-    let sandbox = std::env::var("CODEX_TEAMS_SANDBOX").unwrap_or_else(|_| "workspace-write".into());
+    let sandbox = std::env::var("CODEX_TEAMS_SANDBOX")
+        .unwrap_or_else(|_| crate::policy::roles::Sandbox::WorkspaceWrite.to_string());
     cmd.args([
         "exec",
         "--json",

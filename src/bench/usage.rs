@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
+
+use crate::policy::roles::LEAD;
 use serde::{Deserialize, Serialize};
 
 /// One agent's (one codex thread's) spend in a run.
@@ -48,7 +50,7 @@ struct Line {
 fn who(body: &serde_json::Value) -> (String, String) {
     let text = body.get("input").map(|i| i.to_string()).unwrap_or_default();
     if text.contains(", role: lead)") {
-        return ("lead".into(), "lead".into());
+        return (LEAD.into(), LEAD.into());
     }
     let re = regex::Regex::new(r"You are ([A-Za-z0-9_.-]+) \([^,()]+, role: ([a-z]+)\)")
         .expect("static regex");

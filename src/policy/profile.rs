@@ -197,14 +197,15 @@ pub struct RoleOverrides {
 impl RoleOverrides {
     /// The override block of role `name`, if the profile has one.
     pub fn get(&self, name: &str) -> Option<&RoleOverride> {
-        match name {
-            "lead" => self.lead.as_ref(),
-            "planner" => self.planner.as_ref(),
-            "implementer" => self.implementer.as_ref(),
-            "reviewer" => self.reviewer.as_ref(),
-            "tester" => self.tester.as_ref(),
-            "researcher" => self.researcher.as_ref(),
-            _ => None,
+        if name == roles::LEAD {
+            return self.lead.as_ref();
+        }
+        match roles::WorkerRole::parse(name)? {
+            roles::WorkerRole::Planner => self.planner.as_ref(),
+            roles::WorkerRole::Implementer => self.implementer.as_ref(),
+            roles::WorkerRole::Reviewer => self.reviewer.as_ref(),
+            roles::WorkerRole::Tester => self.tester.as_ref(),
+            roles::WorkerRole::Researcher => self.researcher.as_ref(),
         }
     }
 }

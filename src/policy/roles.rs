@@ -12,18 +12,9 @@ use super::tools;
 /// The embedded role pack, exactly as shipped in the skill.
 pub const ROLES_MD: &str = include_str!("../../skills/agent-teams/references/roles.md");
 
-/// The roles of v1, lead first; `team_spawn` accepts all but `lead`.
-pub const ROLE_NAMES: &[&str] = &[
-    "lead",
-    "planner",
-    "implementer",
-    "reviewer",
-    "tester",
-    "researcher",
-];
-
-/// The role name of a team's lead (the only role allowed lead-only tools).
-pub const LEAD: &str = "lead";
+/// The roles of v1, lead first (`team_spawn` accepts all but the lead), and the lead's
+/// name (the only role allowed lead-only tools): spelled once, by the tool surface.
+pub use codex_teams_mcp::types::{LEAD_ROLE as LEAD, ROLE_NAMES, Role as WorkerRole};
 
 /// A Codex sandbox mode, spelled as `codex -s` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,9 +2,43 @@
 //! terminal. Only ids, sizes, names and short fields of the (already redacted) payload are
 //! used; the log holds no bodies.
 
+use serde::Serialize;
 use serde_json::Value;
 
-use super::timeline::Category;
+/// What an entry is about; `detail` entries (item starts, thread ids, usage records) are in
+/// `--json` but left out of the text view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Team,
+    Agent,
+    Turn,
+    Tool,
+    Message,
+    Task,
+    Artifact,
+    Decision,
+    Recovery,
+    Detail,
+}
+
+impl Category {
+    /// The lower-case word the text and HTML views print.
+    pub fn word(self) -> &'static str {
+        match self {
+            Category::Team => "team",
+            Category::Agent => "agent",
+            Category::Turn => "turn",
+            Category::Tool => "tool",
+            Category::Message => "message",
+            Category::Task => "task",
+            Category::Artifact => "artifact",
+            Category::Decision => "decision",
+            Category::Recovery => "recovery",
+            Category::Detail => "detail",
+        }
+    }
+}
 
 /// Reads the short fields of a payload.
 struct Fields<'a> {

@@ -64,7 +64,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     };
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    crate::watch::quiet_on_closed_pipe(
+    quiet_on_closed_pipe(
         stdout
             .write_all(out.as_bytes())
             .and_then(|()| stdout.flush())
@@ -202,6 +202,19 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write --html {}", path.display()))?;
     f.write_all(text.as_bytes())
         .with_context(|| format!("cannot write --html {}", path.display()))
+}
+
+/// A reader that went away (`watch | head`) ends the command quietly, as for `cat`.
+pub fn quiet_on_closed_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

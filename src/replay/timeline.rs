@@ -9,40 +9,7 @@ use codex_teams_store::{Agent, Event, Millis, Team};
 use serde::Serialize;
 use serde_json::Value;
 
-/// What an entry is about; `detail` entries (item starts, thread ids, usage records) are in
-/// `--json` but left out of the text view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Team,
-    Agent,
-    Turn,
-    Tool,
-    Message,
-    Task,
-    Artifact,
-    Decision,
-    Recovery,
-    Detail,
-}
-
-impl Category {
-    /// The lower-case word the text and HTML views print.
-    pub fn word(self) -> &'static str {
-        match self {
-            Category::Team => "team",
-            Category::Agent => "agent",
-            Category::Turn => "turn",
-            Category::Tool => "tool",
-            Category::Message => "message",
-            Category::Task => "task",
-            Category::Artifact => "artifact",
-            Category::Decision => "decision",
-            Category::Recovery => "recovery",
-            Category::Detail => "detail",
-        }
-    }
-}
+pub use super::describe::Category;
 
 /// Token counts of a turn, an agent or the team (same fields as `status --json`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use super::model::ModelSettings;
 use super::process::SpawnSpec;
+use crate::policy::roles::Sandbox;
 
 /// Environment variable carrying an agent's bearer token; codex reads it for the `team`
 /// MCP server (`bearer_token_env_var`), so the token never appears in argv or logs.
@@ -21,37 +22,6 @@ pub const MCP_SERVER: &str = "team";
 
 /// Provider id for the scripted model server. Not one of codex's reserved ids.
 pub const SCRIPTED_PROVIDER: &str = "mock";
-
-/// Codex's sandbox for shell commands the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxMode {
-    /// Can read, cannot write: planners, reviewers, researchers.
-    ReadOnly,
-    /// Can write inside the working directory: implementers, testers, the lead.
-    WorkspaceWrite,
-    /// No sandbox. Never chosen by default; only an explicit profile may ask for it.
-    DangerFullAccess,
-}
-
-impl SandboxMode {
-    /// The value `codex exec -s` takes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SandboxMode::ReadOnly => "read-only",
-            SandboxMode::WorkspaceWrite => "workspace-write",
-            SandboxMode::DangerFullAccess => "danger-full-access",
-        }
-    }
-
-    /// The default sandbox of a role (SPEC §5): roles that change files get
-    /// `workspace-write`, everyone else, unknown roles included, `read-only`.
-    pub fn for_role(role: &str) -> SandboxMode {
-        match role {
-            "lead" | "implementer" | "tester" => SandboxMode::WorkspaceWrite,
-            _ => SandboxMode::ReadOnly,
-        }
-    }
-}
 
 /// The agent's own endpoint on the team bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +56,7 @@ pub struct ExecCommand {
     /// The bus endpoint, if the agent is on a team.
     pub team: Option<TeamEndpoint>,
     /// `-s`; codex's default when `None`.
-    pub sandbox: Option<SandboxMode>,
+    pub sandbox: Option<Sandbox>,
     /// `-p NAME`: the lead's codex profile (`$CODEX_HOME/NAME.config.toml`), so workers see
     /// the same provider definitions and settings the lead does.
     pub codex_profile: Option<String>,
@@ -441,7 +411,7 @@ mod tests {
                 enabled_tools: Some(vec!["team_send".into(), "team_wait".into()]),
                 required: true,
             }),
-            sandbox: Some(SandboxMode::WorkspaceWrite),
+            sandbox: Some(Sandbox::WorkspaceWrite),
             codex_profile: None,
             disable_servers: vec!["codex-teams".into(), "docs".into()],
             strict_config: false,
@@ -678,21 +648,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sandbox_defaults_by_role() {
-        for (role, mode) in [
-            ("lead", "workspace-write"),
-            ("implementer", "workspace-write"),
-            ("tester", "workspace-write"),
-            ("planner", "read-only"),
-            ("reviewer", "read-only"),
-            ("researcher", "read-only"),
-            ("someone-new", "read-only"),
-        ] {
-            assert_eq!(SandboxMode::for_role(role).as_str(), mode, "{role}");
-        }
-    }
-
     /// Runs codex with `args` against closed loopback ports and returns (exit ok, stdout,
     /// stderr). Time-boxed: a run that hangs is terminated and reported.
     async fn run_codex(args: Vec<String>, home: &Path, marker: &str) -> (bool, String, String) {
@@ -851,7 +806,7 @@ mod tests {
                 );
                 cmd.lean = true;
                 cmd.strict_config = true;
-                cmd.sandbox = Some(SandboxMode::ReadOnly);
+                cmd.sandbox = Some(Sandbox::ReadOnly);
                 cmd.scripted_base_url = Some(mock.base_url());
                 let mut args = cmd.start_args("say hello").unwrap();
                 if drop_agents_flag {

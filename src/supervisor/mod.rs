@@ -6,7 +6,6 @@
 pub mod command;
 pub mod digest;
 pub mod events;
-pub mod guardian;
 pub mod home;
 pub mod isolation;
 pub mod meter;

@@ -5,9 +5,11 @@
 //! 1. `PR_SET_PDEATHSIG(SIGKILL)` on the direct child. The kernel sends it when the *thread*
 //!    that forked the child exits, not the process, so every spawn goes through one
 //!    long-lived spawner thread that never exits while the process lives.
-//! 2. The [guardian](super::guardian) SIGKILLs every registered process group when our end
-//!    of its pipe closes, which covers grandchildren (codex's native binary under the npm
-//!    launcher, the shell commands codex runs) that PDEATHSIG does not reach.
+//! 2. The [watcher](super::reaper) SIGKILLs every registered process group, then every
+//!    process carrying its tag, when our end of its pipe closes. That covers grandchildren
+//!    (codex's native binary under the npm launcher, the shell commands codex runs) that
+//!    PDEATHSIG does not reach. Each child registers its group itself between fork and
+//!    exec, so none runs a line of its own code unwatched.
 //! 3. [`sweep`] on the next start kills what is left of recorded groups, after checking
 //!    each process carries our [`MARKER_ENV`] so a reused group id is never hit.
 
@@ -28,8 +30,8 @@ use tokio::process::{Child, ChildStdout, Command};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::guardian::Guardian;
 use super::procfs;
+use super::reaper::{self, Reaper, ReaperError};
 
 /// Environment variable set on every child (and inherited by its descendants) so that a
 /// sweep can tell our processes from strangers that happen to reuse a group id.
@@ -42,7 +44,7 @@ pub const DEFAULT_STDERR_LIMIT: usize = 64 * 1024;
 const KILL_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(20);
 
-pub use super::procfs::Pgid;
+pub use super::procfs::{Pgid, group_members};
 
 /// Everything needed to start one supervised child.
 #[derive(Debug, Clone)]
@@ -59,16 +61,17 @@ pub struct SpawnSpec {
     pub marker: String,
     /// Bytes of stderr to keep (the tail).
     pub stderr_limit: usize,
-    /// Register the group with the process-wide [`Guardian`]. Only tests turn this off, to
-    /// show what PDEATHSIG alone does.
-    pub guardian: bool,
+    /// Register the group with the process-wide watcher ([`Reaper::global`]) and tag the
+    /// child with its [`reaper::SUPERVISOR_ENV`]. Only tests turn this off, to show what
+    /// PDEATHSIG alone does.
+    pub watch: bool,
     /// Bytes written to the child's stdin, which is then closed (`None`: /dev/null). How a
     /// prompt reaches codex without appearing in `ps` for every local user to read.
     pub stdin: Option<Vec<u8>>,
 }
 
 impl SpawnSpec {
-    /// A spec with no arguments, the default stderr bound and the guardian on.
+    /// A spec with no arguments, the default stderr bound and the watcher on.
     pub fn new(program: impl Into<OsString>, marker: impl Into<String>) -> Self {
         SpawnSpec {
             program: program.into(),
@@ -77,7 +80,7 @@ impl SpawnSpec {
             env: Vec::new(),
             marker: marker.into(),
             stderr_limit: DEFAULT_STDERR_LIMIT,
-            guardian: true,
+            watch: true,
             stdin: None,
         }
     }
@@ -121,9 +124,9 @@ pub enum ProcessError {
     /// The marker is what makes a sweep safe; an empty one would match nothing reliably.
     #[error("a supervised child needs a non-empty marker ({MARKER_ENV})")]
     EmptyMarker,
-    /// The guardian could not be started or reached.
-    #[error("guardian unavailable: {0}")]
-    Guardian(String),
+    /// The watcher could not be started or reached.
+    #[error("the process watcher is unavailable")]
+    Watcher(#[from] ReaperError),
     /// Sending a signal failed for a reason other than "no such group".
     #[error("cannot signal process group {pgid}: {source}")]
     Signal {
@@ -199,8 +202,10 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
     if spec.marker.is_empty() {
         return Err(ProcessError::EmptyMarker);
     }
-    let guardian = if spec.guardian {
-        Some(Guardian::global().map_err(ProcessError::Guardian)?)
+    let watcher = if spec.watch {
+        let watcher = Reaper::global()?;
+        watcher.check()?;
+        Some(watcher)
     } else {
         None
     };
@@ -222,9 +227,13 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
     if let Some(cwd) = &spec.cwd {
         command.current_dir(cwd);
     }
+    if let Some(watcher) = watcher {
+        command.env(reaper::SUPERVISOR_ENV, &watcher.tag);
+    }
+    let registration = watcher.map(Reaper::registration);
     let parent = std::process::id() as i32;
-    // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid) and
-    // builds an io::Error from a raw code, which does not allocate.
+    // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid,
+    // getpgrp, write) and builds io::Errors from raw codes, which does not allocate.
     unsafe {
         command.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
@@ -232,6 +241,11 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
             // We may have died between fork and prctl; then nobody would ever kill us.
             if nix::unistd::getppid().as_raw() != parent {
                 return Err(io::Error::from_raw_os_error(Errno::ESRCH as i32));
+            }
+            // Watched before the program runs; if the exec then fails, the watcher drops
+            // the empty group at its next registration.
+            if let Some(pipe) = registration {
+                reaper::register_self(pipe)?;
             }
             Ok(())
         });
@@ -270,16 +284,6 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
     }
     let pid = child.id().expect("a just-spawned child has a pid");
     let pgid = Pgid(pid as i32);
-    if let Some(guardian) = guardian
-        && let Err(err) = guardian.register(pgid)
-    {
-        let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
-        let _ = child.wait().await;
-        return Err(ProcessError::Guardian(format!(
-            "cannot register group {}: {err}",
-            pgid.0
-        )));
-    }
 
     let stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
     let stderr = StderrTail::new(spec.stderr_limit);
@@ -301,7 +305,7 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
         pgid,
         stdout,
         stderr,
-        guardian,
+        watcher,
         finished: false,
     })
 }
@@ -315,7 +319,7 @@ pub struct Supervised {
     pgid: Pgid,
     stdout: Option<Lines<BufReader<ChildStdout>>>,
     stderr: StderrTail,
-    guardian: Option<&'static Guardian>,
+    watcher: Option<&'static Reaper>,
     finished: bool,
 }
 
@@ -350,7 +354,7 @@ impl Supervised {
         self.stderr.clone()
     }
 
-    /// Waits for the leader to exit. The group stays guarded while anything else in it lives.
+    /// Waits for the leader to exit. The group stays watched while anything else in it lives.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         let status = self.child.wait().await?;
         if group_members(self.pgid).is_empty() {
@@ -380,8 +384,8 @@ impl Supervised {
     fn release(&mut self) {
         if !self.finished {
             self.finished = true;
-            if let Some(guardian) = self.guardian {
-                let _ = guardian.unregister(self.pgid);
+            if let Some(watcher) = self.watcher {
+                let _ = watcher.unregister(self.pgid);
             }
         }
     }
@@ -392,8 +396,8 @@ impl Drop for Supervised {
         if !self.finished {
             let _ = killpg(Pid::from_raw(self.pgid.0), Signal::SIGKILL);
             let _ = self.child.start_kill();
-            if let Some(guardian) = self.guardian {
-                let _ = guardian.unregister(self.pgid);
+            if let Some(watcher) = self.watcher {
+                let _ = watcher.unregister(self.pgid);
             }
         }
     }
@@ -452,17 +456,6 @@ impl StderrTail {
 
 // ---------------------------------------------------------------------------------------
 // Stopping
-
-/// Live (non-zombie) processes whose process group is `pgid`, read from /proc.
-pub fn group_members(pgid: Pgid) -> Vec<i32> {
-    let mut out = Vec::new();
-    for (pid, stat) in procfs::stats() {
-        if stat.pgrp == pgid.0 && stat.live() {
-            out.push(pid);
-        }
-    }
-    out
-}
 
 /// Live processes whose environment carries `MARKER_ENV=marker`: how tests and `status`
 /// find children of a run regardless of their group.
@@ -788,7 +781,7 @@ mod tests {
         test_name: &str,
         marker: &str,
         script: &str,
-        guardian: bool,
+        watch: bool,
     ) -> (std::process::Child, String) {
         let exe = std::env::current_exe().unwrap();
         let mut helper = std::process::Command::new(exe)
@@ -801,7 +794,7 @@ mod tests {
             ])
             .env(HELPER_MARKER, marker)
             .env(HELPER_SCRIPT, script)
-            .env(HELPER_GUARDIAN, if guardian { "1" } else { "0" })
+            .env(HELPER_WATCH, if watch { "1" } else { "0" })
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -824,7 +817,7 @@ mod tests {
 
     const HELPER_MARKER: &str = "CODEX_TEAMS_TEST_HELPER_MARKER";
     const HELPER_SCRIPT: &str = "CODEX_TEAMS_TEST_HELPER_SCRIPT";
-    const HELPER_GUARDIAN: &str = "CODEX_TEAMS_TEST_HELPER_GUARDIAN";
+    const HELPER_WATCH: &str = "CODEX_TEAMS_TEST_HELPER_WATCH";
 
     /// Not a test by itself: the body of the helper process used by the `kill -9` tests.
     #[test]
@@ -834,11 +827,11 @@ mod tests {
         else {
             return;
         };
-        let guardian = std::env::var(HELPER_GUARDIAN).as_deref() == Ok("1");
+        let watch = std::env::var(HELPER_WATCH).as_deref() == Ok("1");
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let mut spec = sh(&script, &marker);
-            spec.guardian = guardian;
+            spec.watch = watch;
             let child = spawn(spec).await.unwrap();
             println!("READY {}", child.pgid().0);
             std::mem::forget(child);
@@ -846,15 +839,21 @@ mod tests {
         });
     }
 
-    /// Starts a helper that supervises `script`, waits for at least `expected` processes in
-    /// the child's group, SIGKILLs the helper and checks that nothing marked survives.
-    async fn kill9_leaves_no_survivor(tag: &str, script: &str, expected: usize, guardian: bool) {
+    /// Starts a helper that supervises `script`, waits for `expected` processes in the
+    /// child's group (`escaped` of them without our marker and tag in their environment),
+    /// SIGKILLs the helper and checks that nothing marked and nothing of the group survives.
+    async fn kill9_leaves_no_survivor(
+        tag: &str,
+        script: &str,
+        (expected, escaped): (usize, usize),
+        watch: bool,
+    ) {
         let marker = unique_marker(tag);
         let (mut helper, ready) = start_helper(
             "supervisor::process::tests::kill9_helper",
             &marker,
             script,
-            guardian,
+            watch,
         );
         let pgid = Pgid(ready["READY ".len()..].parse().unwrap());
         assert!(
@@ -864,14 +863,27 @@ mod tests {
             "child group never came up: {:?}",
             group_members(pgid)
         );
-        assert!(marked_processes(&marker).len() >= expected);
+        let bare = group_members(pgid)
+            .into_iter()
+            .filter(|&pid| {
+                !has_marker(pid, None) && !procfs::has_env(pid, reaper::SUPERVISOR_ENV, None)
+            })
+            .count();
+        assert_eq!(
+            bare, escaped,
+            "processes of the group without marker and tag"
+        );
+        assert!(marked_processes(&marker).len() >= expected - escaped);
         kill(Pid::from_raw(helper.id() as i32), Signal::SIGKILL).unwrap();
         helper.wait().unwrap();
         let gone = wait_for(Duration::from_secs(10), || {
-            marked_processes(&marker).is_empty()
+            marked_processes(&marker).is_empty() && group_members(pgid).is_empty()
         })
         .await;
-        let left = marked_processes(&marker);
+        let left = (marked_processes(&marker), group_members(pgid));
+        if !left.1.is_empty() {
+            let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
+        }
         // Never leave strays behind, even when failing.
         sweep(&[pgid], Some(&marker)).await;
         assert!(
@@ -882,18 +894,27 @@ mod tests {
 
     #[tokio::test]
     async fn kill9_of_supervisor_takes_the_whole_group_down() {
-        kill9_leaves_no_survivor("kill9-group", "sleep 300 & sleep 300; wait", 3, true).await;
+        kill9_leaves_no_survivor("kill9-group", "sleep 300 & sleep 300; wait", (3, 0), true).await;
+    }
+
+    #[tokio::test]
+    async fn kill9_of_supervisor_takes_down_group_members_that_left_the_environment() {
+        // The sleeps carry neither tag nor marker and PDEATHSIG does not reach them: only the
+        // watcher's group registration can.
+        let bare = "env -u CODEX_TEAMS_SUPERVISOR -u CODEX_TEAMS_MARKER sleep 300";
+        let script = format!("{bare} & {bare} & wait");
+        kill9_leaves_no_survivor("kill9-env-u", &script, (3, 2), true).await;
     }
 
     #[tokio::test]
     async fn kill9_pdeathsig_alone_takes_the_direct_child_down() {
-        kill9_leaves_no_survivor("kill9-direct", "exec sleep 300", 1, false).await;
+        kill9_leaves_no_survivor("kill9-direct", "exec sleep 300", (1, 0), false).await;
     }
 
     #[tokio::test]
     async fn kill9_of_supervisor_takes_real_codex_and_its_native_child_down() {
         // Under Node < 22.15 the npm launcher runs the native codex as a grandchild, which
-        // PDEATHSIG on the launcher cannot reach; the guardian must.
+        // PDEATHSIG on the launcher cannot reach; the watcher must.
         let home = tempfile::tempdir().unwrap();
         let codex = crate::supervisor::testutil::pinned_codex();
         let script = format!(
@@ -905,7 +926,7 @@ mod tests {
             codex.display()
         );
         let expected = if node_spawns_native_child() { 2 } else { 1 };
-        kill9_leaves_no_survivor("kill9-codex", &script, expected, true).await;
+        kill9_leaves_no_survivor("kill9-codex", &script, (expected, 0), true).await;
     }
 
     /// Whether the npm launcher keeps node alive above the native binary (no

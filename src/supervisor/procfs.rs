@@ -3,7 +3,7 @@
 //! callers that must name one process for good pair the pid with its start time.
 
 /// A process group id. Newtype so a pid is never passed where a group is meant. (Here, at
-/// the bottom of the process modules, so the guardian and the spawner share it without
+/// the bottom of the process modules, so the watcher and the spawner share it without
 /// importing each other.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pgid(pub i32);
@@ -59,6 +59,15 @@ pub fn stats() -> Vec<(i32, Stat)> {
     pids()
         .into_iter()
         .filter_map(|pid| Some((pid, stat(pid)?)))
+        .collect()
+}
+
+/// Live (non-zombie) processes whose process group is `pgid`.
+pub fn group_members(pgid: Pgid) -> Vec<i32> {
+    stats()
+        .into_iter()
+        .filter(|(_, stat)| stat.pgrp == pgid.0 && stat.live())
+        .map(|(pid, _)| pid)
         .collect()
 }
 

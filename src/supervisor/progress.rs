@@ -13,7 +13,7 @@ use codex_teams_store::{TaskFilter, TaskStatus, Usage};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::runtime::{Supervisor, TeamView};
-use super::slots::MAX_WORKERS;
+use crate::policy::MAX_WORKERS;
 
 /// The running printer; [`Progress::stop`] ends it and clears the status line.
 pub struct Progress {

@@ -1,112 +1,542 @@
-//! The last line of the no-orphans rule: a tiny watcher process (`codex-teams __reap TAG`,
-//! its own process group, no PDEATHSIG) that blocks on a pipe only the supervisor holds.
-//! However the supervisor dies (SIGKILL included) the kernel closes the pipe; the reaper
-//! then SIGKILLs every process whose environment carries `CODEX_TEAMS_SUPERVISOR=TAG`.
+//! The watcher (the reaper): the no-orphans rule for when the supervisor dies however it dies.
 //!
-//! The guardian kills registered process *groups*; this catches what left them: codex's
-//! shell snapshot and commands may start their own groups (measured here: a login shell's
-//! background `pyenv rehash` outlived its codex's group), but they keep the environment.
+//! `codex-teams __reap TAG` is a small process in its own process group that ignores the
+//! terminal's INT/HUP/QUIT (so Ctrl-C reaches the supervisor, which cleans up itself, and
+//! never the watcher first). It reads `+ PGID` / `- PGID` lines (digits only, anything else
+//! is skipped) from a pipe whose only writer is the supervisor. The kernel closes that pipe
+//! however the supervisor ends, SIGKILL included; on end-of-file the watcher SIGKILLs every
+//! group still registered, then every process whose environment carries
+//! `CODEX_TEAMS_SUPERVISOR=TAG`, and exits. The two nets catch different escapes:
+//! - the *group* catches what PDEATHSIG cannot reach and what dropped the environment:
+//!   codex's native binary under the npm launcher (a grandchild), codex's shell commands,
+//!   anything run through `env -u`;
+//! - the *tag* catches what left the group but kept the environment: codex's shell snapshot
+//!   and commands may start their own groups (measured here: a login shell's background
+//!   `pyenv rehash` outlived its codex's group).
+//!
+//! A child is registered between `fork` and `exec` (see [`Reaper::registration`]), so no
+//! code of a supervised child ever runs unregistered.
+//!
+//! Which program is the watcher: always the `codex-teams` binary, run as `__reap`. The
+//! binary names itself in [`crate::cli::main`] through [`set_program`] (its
+//! `current_exe()`); any other user of the library must do the same with a path to a built
+//! `codex-teams` before spawning a watched child, or the spawn fails with
+//! [`ReaperError::NoProgram`]. The library's own unit tests use the binary cargo built next
+//! to the test binary (`target/<profile>/codex-teams`); integration tests run the binary
+//! itself.
 
-use std::io::Read;
+use std::collections::BTreeSet;
+use std::io::{self, BufRead, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use anyhow::Context;
+use nix::errno::Errno;
+use nix::sys::signal::{SigHandler, Signal, kill, killpg, signal};
+use nix::unistd::Pid;
 
-/// Environment variable set on every child of one supervisor process.
+use super::procfs::{self, Pgid};
+
+/// Environment variable set on every watched child: the watcher's tag.
 pub const SUPERVISOR_ENV: &str = "CODEX_TEAMS_SUPERVISOR";
 
-/// Keeps the reaper's pipe open for as long as it lives; drop it (or die) to trigger it.
+/// Why the watcher could not be started or told about a group.
+#[derive(Debug, thiserror::Error)]
+pub enum ReaperError {
+    /// Nobody said where the `codex-teams` binary is (see the module doc).
+    #[error(
+        "no watcher program: the codex-teams binary names itself at start; a library user must call supervisor::reaper::set_program(<path to codex-teams>) before spawning a watched child"
+    )]
+    NoProgram,
+    /// The pipe to the watcher could not be created.
+    #[error("cannot create the watcher's pipe")]
+    Pipe(#[source] io::Error),
+    /// The OS refused to start the watcher.
+    #[error("cannot start the watcher `{} __reap`", program.display())]
+    Start {
+        /// The program that was run.
+        program: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The watcher has exited; children spawned now would not be covered.
+    #[error("the watcher (pid {pid}) is no longer running")]
+    Gone {
+        /// Its process id.
+        pid: u32,
+    },
+    /// Group 0 and 1 mean "our group" and "everything" to kill(2): never registered.
+    #[error("refusing to watch process group {0}")]
+    BadGroup(i32),
+    /// Writing to the watcher's pipe failed.
+    #[error("cannot tell the watcher about process group {pgid}")]
+    Write {
+        /// The group.
+        pgid: i32,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+
+/// Names the `codex-teams` binary the watcher runs from. The first call wins; returns
+/// whether this one did.
+pub fn set_program(path: PathBuf) -> bool {
+    PROGRAM.set(path).is_ok()
+}
+
+fn program() -> Result<PathBuf, ReaperError> {
+    if let Some(path) = PROGRAM.get() {
+        return Ok(path.clone());
+    }
+    #[cfg(test)]
+    return Ok(super::testutil::codex_teams_bin());
+    #[cfg(not(test))]
+    Err(ReaperError::NoProgram)
+}
+
+/// A running watcher and the write end of its pipe; drop it (or die) to trigger it.
 #[derive(Debug)]
 pub struct Reaper {
-    /// The tag every child carries in [`SUPERVISOR_ENV`].
+    /// The tag every watched child carries in [`SUPERVISOR_ENV`].
     pub tag: String,
-    _pipe: std::io::PipeWriter,
+    pipe: io::PipeWriter,
+    pid: u32,
+    exited: Arc<AtomicBool>,
 }
 
 impl Reaper {
-    /// Starts the reaper for a fresh tag (our pid and a random part).
-    pub fn start() -> anyhow::Result<Reaper> {
-        let tag = format!("{}-{}", std::process::id(), uuid_like());
-        let (reader, writer) = std::io::pipe().context("cannot create the reaper pipe")?;
-        let exe = std::env::current_exe().context("cannot find our own executable")?;
-        let mut cmd = Command::new(exe);
-        cmd.args(["__reap", &tag])
+    /// The process-wide watcher, started on first use and kept for the life of the process
+    /// (its pipe must stay open exactly as long as we live). A failed start is retried on
+    /// the next call.
+    pub fn global() -> Result<&'static Reaper, ReaperError> {
+        static GLOBAL: OnceLock<Reaper> = OnceLock::new();
+        static STARTING: Mutex<()> = Mutex::new(());
+        if let Some(reaper) = GLOBAL.get() {
+            return Ok(reaper);
+        }
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(reaper) = GLOBAL.get() {
+            return Ok(reaper);
+        }
+        let reaper = Reaper::start()?;
+        Ok(GLOBAL.get_or_init(|| reaper))
+    }
+
+    /// Starts a private watcher with a fresh tag (our pid and a random part). Most callers
+    /// want [`Reaper::global`]; a private one lets a test watch the watcher's own end.
+    pub fn start() -> Result<Reaper, ReaperError> {
+        let program = program()?;
+        let tag = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+        let (reader, pipe) = io::pipe().map_err(ReaperError::Pipe)?;
+        let mut cmd = Command::new(&program);
+        cmd.arg("__reap")
+            .arg(&tag)
             .stdin(reader)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .env_remove(SUPERVISOR_ENV)
-            .env_remove(super::process::MARKER_ENV);
+            // It needs nothing from the environment, and must not carry our tag or marker
+            // (or a sweep would take it for a child) nor any secret of ours.
+            .env_clear();
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd.spawn().context("cannot start the reaper")?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| ReaperError::Start { program, source })?;
+        let pid = child.id();
+        let exited = Arc::new(AtomicBool::new(false));
+        let flag = exited.clone();
         // Reap it when it exits so it never lingers as a zombie of ours.
         std::thread::spawn(move || {
             let _ = child.wait();
+            flag.store(true, Ordering::SeqCst);
         });
-        Ok(Reaper { tag, _pipe: writer })
+        Ok(Reaper {
+            tag,
+            pipe,
+            pid,
+            exited,
+        })
+    }
+
+    /// Process id of the watcher, for diagnostics and tests.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Whether the watcher still runs (it should, until we exit). Checked before each spawn.
+    pub fn check(&self) -> Result<(), ReaperError> {
+        if self.exited.load(Ordering::SeqCst) {
+            return Err(ReaperError::Gone { pid: self.pid });
+        }
+        Ok(())
+    }
+
+    /// Asks the watcher to kill `pgid` if we die while the group is still registered.
+    pub fn register(&self, pgid: Pgid) -> Result<(), ReaperError> {
+        self.send(b'+', pgid)
+    }
+
+    /// Withdraws `pgid` once the group is known to be empty, so a later reuse of the number
+    /// can never be hit.
+    pub fn unregister(&self, pgid: Pgid) -> Result<(), ReaperError> {
+        self.send(b'-', pgid)
+    }
+
+    /// What a child needs to register itself between `fork` and `exec`: the pipe, to be
+    /// written with [`register_self`].
+    pub fn registration(&self) -> BorrowedFd<'_> {
+        self.pipe.as_fd()
+    }
+
+    fn send(&self, op: u8, pgid: Pgid) -> Result<(), ReaperError> {
+        if pgid.0 <= 1 {
+            return Err(ReaperError::BadGroup(pgid.0));
+        }
+        let mut buf = [0u8; LINE_MAX];
+        let line = format_line(op, pgid.0, &mut buf);
+        // One line is far below PIPE_BUF, so the write is atomic: no lock is needed, and
+        // lines written by children in `register_self` never interleave with ours.
+        (&self.pipe)
+            .write_all(line)
+            .map_err(|source| ReaperError::Write {
+                pgid: pgid.0,
+                source,
+            })
     }
 }
 
-fn uuid_like() -> String {
-    use rand::Rng;
-    let n: u64 = rand::rng().random();
-    format!("{n:016x}")
+/// Room for `+ ` and an i32's digits and a newline.
+const LINE_MAX: usize = 16;
+
+/// `OP PGID\n` into `buf`, without allocating (it runs between fork and exec).
+fn format_line(op: u8, pgid: i32, buf: &mut [u8; LINE_MAX]) -> &[u8] {
+    let mut digits = [0u8; 10];
+    let mut n = pgid.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[0] = op;
+    buf[1] = b' ';
+    for i in 0..len {
+        buf[2 + i] = digits[len - 1 - i];
+    }
+    buf[2 + len] = b'\n';
+    &buf[..3 + len]
+}
+
+/// Registers the calling process's own group (it must lead it: `process_group(0)`) with the
+/// watcher behind `pipe`. Async-signal-safe: meant for `pre_exec`, so the child is watched
+/// before it runs any code of its own.
+pub fn register_self(pipe: BorrowedFd<'_>) -> io::Result<()> {
+    let pgid = nix::unistd::getpgrp().as_raw();
+    if pgid <= 1 {
+        return Err(io::Error::from_raw_os_error(Errno::EINVAL as i32));
+    }
+    let mut buf = [0u8; LINE_MAX];
+    let line = format_line(b'+', pgid, &mut buf);
+    loop {
+        match nix::unistd::write(pipe, line) {
+            Ok(n) if n == line.len() => return Ok(()),
+            // A pipe write below PIPE_BUF is all or nothing; anything else is a broken pipe.
+            Ok(_) => return Err(io::Error::from_raw_os_error(Errno::EPIPE as i32)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from_raw_os_error(e as i32)),
+        }
+    }
+}
+
+/// One line read from the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Watch(Pgid),
+    Forget(Pgid),
+}
+
+/// `+ PGID` or `- PGID`, digits only, group above 1; anything else is `None`.
+fn parse_line(line: &[u8]) -> Option<Order> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let (op, digits) = match line {
+        [op, b' ', digits @ ..] => (*op, digits),
+        _ => return None,
+    };
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let pgid: i32 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    if pgid <= 1 {
+        return None;
+    }
+    match op {
+        b'+' => Some(Order::Watch(Pgid(pgid))),
+        b'-' => Some(Order::Forget(Pgid(pgid))),
+        _ => None,
+    }
+}
+
+/// Whether any process is left in `pgid` (signal 0 probes without sending).
+fn group_exists(pgid: Pgid) -> bool {
+    !matches!(killpg(Pid::from_raw(pgid.0), None), Err(Errno::ESRCH))
+}
+
+/// Reads orders until end-of-file (or a read error: the supervisor is gone either way) and
+/// returns the groups still registered. Each new registration first drops groups that have
+/// emptied, so a registration never withdrawn (a child whose `exec` failed) cannot linger
+/// until its number is reused.
+fn read_orders(mut input: impl BufRead) -> BTreeSet<Pgid> {
+    let mut groups = BTreeSet::new();
+    let mut line = Vec::with_capacity(LINE_MAX);
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+        match parse_line(&line) {
+            Some(Order::Watch(pgid)) => {
+                groups.retain(|&g| group_exists(g));
+                groups.insert(pgid);
+            }
+            Some(Order::Forget(pgid)) => {
+                groups.remove(&pgid);
+            }
+            None => {}
+        }
+    }
+    groups
 }
 
 /// Live pids (other than ours) whose environment has `SUPERVISOR_ENV=tag`.
 pub fn tagged(tag: &str) -> Vec<i32> {
-    let needle = format!("{SUPERVISOR_ENV}={tag}");
-    super::procfs::other_environs()
+    procfs::other_environs()
         .into_iter()
-        .filter(|(_, env)| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+        .filter(|(_, env)| procfs::env_has(env, SUPERVISOR_ENV, Some(tag)))
         .map(|(pid, _)| pid)
         .collect()
 }
 
-/// `codex-teams __reap TAG`: waits for stdin to close, then kills every tagged process.
-pub fn reap_main(tag: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(!tag.is_empty(), "__reap needs a tag");
-    let mut buf = [0u8; 64];
-    let mut stdin = std::io::stdin();
-    loop {
-        match stdin.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    // A few rounds: a process may fork while we kill its parent.
+/// SIGKILLs the registered groups, then the tagged processes; a few rounds, since a process
+/// may fork while we kill its parent.
+fn kill_all(groups: &BTreeSet<Pgid>, tag: &str) {
     for _ in 0..5 {
-        let pids = tagged(tag);
-        if pids.is_empty() {
-            break;
+        let mut found = false;
+        for &pgid in groups {
+            if killpg(Pid::from_raw(pgid.0), Signal::SIGKILL).is_ok()
+                && !procfs::group_members(pgid).is_empty()
+            {
+                found = true;
+            }
         }
-        for p in pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(p),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+        for pid in tagged(tag) {
+            found = true;
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if !found {
+            break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `codex-teams __reap TAG`: the watcher's body (see the module doc).
+pub fn reap_main(tag: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !tag.is_empty() && !tag.contains('='),
+        "__reap needs a tag (got {tag:?})"
+    );
+    for sig in [Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT] {
+        // SAFETY: installing SIG_IGN runs no handler code.
+        unsafe { signal(sig, SigHandler::SigIgn) }
+            .map_err(|e| anyhow::anyhow!("cannot ignore {sig}: {e}"))?;
+    }
+    let groups = read_orders(io::stdin().lock());
+    kill_all(&groups, tag);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::Child;
+    use std::time::Instant;
+
+    fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if cond() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        cond()
+    }
+
+    /// `sh -c script` leading its own group, with `env` added.
+    fn spawn_group(script: &str, env: &[(&str, &str)]) -> Child {
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn sh")
+    }
+
+    fn kill_group(pgid: Pgid) {
+        let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
+    }
+
+    #[test]
+    fn lines_are_digits_only() {
+        let table: &[(&[u8], Option<Order>)] = &[
+            (b"+ 42\n", Some(Order::Watch(Pgid(42)))),
+            (b"- 42\n", Some(Order::Forget(Pgid(42)))),
+            (b"+ 2147483647", Some(Order::Watch(Pgid(i32::MAX)))),
+            (b"+ 2147483648\n", None),
+            (b"+ 1\n", None),
+            (b"+ 0\n", None),
+            (b"+ -5\n", None),
+            (b"+ 4 2\n", None),
+            (b"+ 42; rm -rf /\n", None),
+            (b"* 42\n", None),
+            (b"+42\n", None),
+            (b"+ \n", None),
+            (b"\n", None),
+        ];
+        for (line, want) in table {
+            assert_eq!(
+                parse_line(line),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        let mut buf = [0u8; LINE_MAX];
+        for pgid in [2, 10, 99_999, i32::MAX] {
+            let line = format_line(b'+', pgid, &mut buf).to_vec();
+            assert_eq!(parse_line(&line), Some(Order::Watch(Pgid(pgid))));
+        }
+    }
+
+    #[test]
+    fn orders_keep_registered_live_groups() {
+        let ours = nix::unistd::getpgrp().as_raw();
+        let gone = i32::MAX - 1; // no such group
+        let input = format!(
+            "+ {gone}\n+ 77777777\n- 77777777\njunk\n+ 1\n+ {ours}\n+ 3333333\n- 3333333\n"
+        );
+        let groups = read_orders(io::Cursor::new(input));
+        // `gone` was dropped when the next group registered, as it had no process.
+        assert_eq!(groups.into_iter().collect::<Vec<_>>(), vec![Pgid(ours)]);
+    }
+
+    #[test]
+    fn closing_the_pipe_kills_registered_groups_and_tagged_processes() {
+        let reaper = Reaper::start().unwrap();
+        let tag = reaper.tag.clone();
+        // Registered, and its processes dropped the tag: only the group can catch them.
+        let mut registered = spawn_group(
+            "env -u CODEX_TEAMS_SUPERVISOR sleep 300 & env -u CODEX_TEAMS_SUPERVISOR sleep 300; wait",
+            &[(SUPERVISOR_ENV, &tag)],
+        );
+        // Tagged, in a group nobody registered: only the tag can catch it.
+        let mut tagged_only = spawn_group("exec sleep 300", &[(SUPERVISOR_ENV, &tag)]);
+        // Registered then withdrawn, and untagged: must be left alone.
+        let mut withdrawn = spawn_group("exec sleep 300", &[]);
+        let reg = Pgid(registered.id() as i32);
+        let tg = Pgid(tagged_only.id() as i32);
+        let wd = Pgid(withdrawn.id() as i32);
+        assert!(wait_until(Duration::from_secs(5), || {
+            procfs::group_members(reg).len() == 3
+        }));
+        reaper.register(reg).unwrap();
+        reaper.register(wd).unwrap();
+        reaper.unregister(wd).unwrap();
+        reaper.check().unwrap();
+        assert!(procfs::is_live(reaper.pid() as i32));
+
+        // Dropping the handle closes the pipe, exactly as our death would.
+        drop(reaper);
+        let all_gone = wait_until(Duration::from_secs(10), || {
+            procfs::group_members(reg).is_empty() && procfs::group_members(tg).is_empty()
+        });
+        let left = (procfs::group_members(reg), procfs::group_members(tg));
+        // Never leave strays behind, even when failing.
+        kill_group(reg);
+        kill_group(tg);
+        let _ = (registered.wait(), tagged_only.wait());
+        let spared = procfs::group_members(wd);
+        kill_group(wd);
+        let _ = withdrawn.wait();
+        assert!(all_gone, "survivors (registered, tagged): {left:?}");
+        assert_eq!(spared.len(), 1, "the withdrawn group must be left alone");
+    }
+
+    #[test]
+    fn a_child_registers_itself_before_exec() {
+        let reaper = Reaper::start().unwrap();
+        let fd = reaper.registration().as_raw_fd();
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 300 & sleep 300; wait"])
+            .stdin(Stdio::null())
+            .process_group(0);
+        // SAFETY: `register_self` only makes async-signal-safe calls; the fd outlives the
+        // spawn (the reaper is alive until the end of this test).
+        unsafe {
+            cmd.pre_exec(move || register_self(BorrowedFd::borrow_raw(fd)));
+        }
+        let mut child = cmd.spawn().unwrap();
+        let pgid = Pgid(child.id() as i32);
+        assert!(wait_until(Duration::from_secs(5), || {
+            procfs::group_members(pgid).len() == 3
+        }));
+        // No `register` from this side: the child's own line is what the watcher acts on.
+        drop(reaper);
+        let gone = wait_until(Duration::from_secs(10), || {
+            procfs::group_members(pgid).is_empty()
+        });
+        kill_group(pgid);
+        let _ = child.wait();
+        assert!(gone, "the self-registered group survived the watcher");
+    }
+
+    #[test]
+    fn refuses_nonsense_groups() {
+        let reaper = Reaper::start().unwrap();
+        let err = reaper.register(Pgid(0)).unwrap_err();
+        assert!(err.to_string().contains("process group 0"), "{err}");
+        assert!(matches!(
+            reaper.register(Pgid(1)),
+            Err(ReaperError::BadGroup(1))
+        ));
+    }
 
     #[test]
     fn tagged_finds_only_the_tag() {
-        let tag = format!("test-{}", uuid_like());
+        let tag = format!("test-{:016x}", rand::random::<u64>());
         let mut child = Command::new("sleep")
             .arg("30")
             .env(SUPERVISOR_ENV, &tag)
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(tagged(&tag), vec![child.id() as i32]);
+        assert!(wait_until(Duration::from_secs(5), || tagged(&tag)
+            == vec![child.id() as i32]));
         assert!(tagged("some-other-tag").is_empty());
         child.kill().unwrap();
         child.wait().unwrap();

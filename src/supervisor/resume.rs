@@ -111,9 +111,7 @@ fn check_and_profile(
     args: &ResumeArgs,
 ) -> anyhow::Result<(codex_teams_store::Team, Profile)> {
     let store = Store::open(&home.store_path())?;
-    let team = store
-        .team(&args.team_id)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let team = store.team(&args.team_id)?;
     if matches!(team.status, TeamStatus::Finalized | TeamStatus::Failed) {
         bail!(
             "team {} has already ended ({:?}); nothing to resume",
@@ -128,7 +126,7 @@ fn check_and_profile(
         );
     }
     let profile_name = args.profile.clone().unwrap_or_else(|| team.profile.clone());
-    let mut profile = Profile::load(&profile_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut profile = Profile::load(&profile_name)?;
     if let Some(budget) = args.budget {
         let spent = store
             .team_usage(&team.team_id)

@@ -19,12 +19,11 @@ use super::model::{self, ModelInputs};
 use super::process::{self, Pgid};
 use super::prompts;
 use super::runtime::{Phase, Supervisor, SupervisorOptions};
-use super::slots::MAX_WORKERS;
 use super::summary::{self, Scripted, Summary};
 use crate::policy::budget::{self, Board, RunState, StopReason};
 use crate::policy::roles::Sandbox;
 use crate::policy::spend::Limit;
-use crate::policy::{Profile, roles::LEAD};
+use crate::policy::{MAX_WORKERS, Profile, roles::LEAD};
 
 /// Options of `codex-teams run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -247,6 +246,8 @@ impl Session {
         let store_path = home.store_path();
         let grace = env_ms("CODEX_TEAMS_GRACE_MS").unwrap_or(Duration::from_secs(5));
         let drain = env_ms("CODEX_TEAMS_DRAIN_MS").unwrap_or(Duration::from_secs(15));
+        // Started now, so a watcher that cannot start is an error before any child runs.
+        super::reaper::Reaper::global()?;
         let supervisor = Supervisor::new(SupervisorOptions {
             codex_bin,
             codex_home: model::codex_home(),
@@ -261,7 +262,6 @@ impl Session {
             lead_external,
             tick: Duration::from_millis(200),
             sandbox_override,
-            reaper_tag: Some(reaper_tag()?),
         })?;
         let hub = supervisor.hub()?;
         supervisor.http_addr().await?;
@@ -456,14 +456,6 @@ impl Session {
     }
 }
 
-fn reaper_tag() -> anyhow::Result<String> {
-    use super::runtime::REAPER;
-    if REAPER.get().is_none() {
-        let _ = REAPER.set(super::reaper::Reaper::start()?);
-    }
-    Ok(REAPER.get().expect("just set").tag.clone())
-}
-
 fn env_ms(name: &str) -> Option<Duration> {
     std::env::var(name)
         .ok()?
@@ -474,7 +466,10 @@ fn env_ms(name: &str) -> Option<Duration> {
 
 /// Sets up JSON logs in `$CODEX_TEAMS_HOME/logs`.
 pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<LogGuard> {
-    codex_teams_mcp::logging::init_json_logging(&home.log_dir(), prefix)
+    Ok(codex_teams_mcp::logging::init_json_logging(
+        &home.log_dir(),
+        prefix,
+    )?)
 }
 
 impl RunArgs {
@@ -509,7 +504,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<()> {
     let task = read_task(&args)?;
     args.task = Some(task);
     // Refuse bad input before anything starts.
-    let mut profile = Profile::load(&args.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut profile = Profile::load(&args.profile)?;
     apply_max_threads(&mut profile, args.common.max_threads)?;
     parse_sandbox(args.common.sandbox.as_deref())?;
     if args.task().trim().is_empty() {
@@ -559,7 +554,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<()> {
                     profile: args.profile.clone(),
                     config,
                 },
-                "lead",
+                LEAD,
             )
             .await?;
         let team_id = team.team_id.clone();

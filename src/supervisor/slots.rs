@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
-/// The hard limit on concurrently running workers. The lead is not a worker.
-pub const MAX_WORKERS: usize = 6;
+use crate::policy::MAX_WORKERS;
 
 /// A cap outside 1..=6.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

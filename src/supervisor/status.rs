@@ -60,7 +60,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
             Ok(json!({ "teams": teams }))
         }
         Some(id) => {
-            let team = store.team(id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let team = store.team(id)?;
             let s = summary::from_store(&store, id)?;
             let mut agents = Vec::new();
             for a in store.list_agents(id)? {

@@ -92,7 +92,7 @@ pub fn from_store(store: &Store, team_id: &str) -> anyhow::Result<Summary> {
         s.tokens.cached_input += u.cached_input_tokens;
         s.tokens.output += u.output_tokens;
         s.unacked += store.unacked_count(team_id, &a.agent_id)?;
-        if a.role != "lead" {
+        if a.role != crate::policy::roles::LEAD {
             // A thread id or a recorded process group means a codex child was started.
             if a.thread_id.is_some() || a.pgid.is_some() {
                 s.agents_spawned += 1;

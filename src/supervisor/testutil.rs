@@ -18,3 +18,22 @@ pub fn pinned_codex() -> PathBuf {
         )
     })
 }
+
+/// The `codex-teams` binary cargo built next to this test binary
+/// (`target/<profile>/deps/<test>` → `target/<profile>/codex-teams`): the watcher program
+/// of the library's own unit tests. Cargo builds it for `cargo test` whenever integration
+/// tests are built too; alone (`cargo test --lib`), build it first.
+pub fn codex_teams_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("codex-teams"))
+        .expect("test binary under target/<profile>/deps");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build --bin codex-teams` before `cargo test --lib`",
+        bin.display()
+    );
+    bin
+}

@@ -57,7 +57,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     } else {
         let mut out = std::io::stdout().lock();
         let supervised = || home.owner_alive(&team_id).is_some();
-        quiet_on_closed_pipe(lines::follow(
+        crate::replay::quiet_on_closed_pipe(lines::follow(
             &store,
             &team_id,
             interval,
@@ -65,19 +65,6 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             &mut out,
             &supervised,
         ))
-    }
-}
-
-/// A reader that went away (`watch | head`) ends the command quietly, as for `cat`.
-pub fn quiet_on_closed_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
-    match r {
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(())
-        }
-        other => other,
     }
 }
 

@@ -3,11 +3,11 @@
 //! machine's worker gauge; the budget. Built on the replay's timeline, so the live view and
 //! the replay agree on every turn and token.
 
-use codex_teams_store::{AgentState, Store, TaskFilter, TeamStatus};
+use codex_teams_store::{AgentState, Store, TaskFilter, TaskStatus, TeamStatus};
 use serde::Serialize;
 
+use crate::policy::MAX_WORKERS;
 use crate::replay::timeline::{Category, Timeline, Tokens, clock};
-use crate::supervisor::slots::MAX_WORKERS;
 
 /// How many tool calls per agent and messages are kept.
 const RECENT: usize = 8;
@@ -89,7 +89,7 @@ impl Snapshot {
                     .iter()
                     .find(|k| {
                         k.claimed_by.as_deref() == Some(&a.agent_id)
-                            && k.status.as_str() == "claimed"
+                            && k.status == TaskStatus::Claimed
                     })
                     .map(|k| format!("{} {}", k.task_id, k.title));
                 let state = if !running && a.state == AgentState::Running {

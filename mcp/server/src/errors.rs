@@ -87,3 +87,44 @@ pub(crate) fn invalid(message: impl Into<String>) -> ErrorData {
 pub(crate) fn internal(message: impl Into<String>) -> ErrorData {
     err(ErrorCode::INTERNAL_ERROR, "internal", message.into())
 }
+
+/// An error and its causes as one line (`what: cause: cause`), for texts that go to a caller.
+pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<crate::pool::HubError> for ErrorData {
+    fn from(e: crate::pool::HubError) -> Self {
+        match e {
+            crate::pool::HubError::Store(e) => store_error(e),
+            crate::pool::HubError::Unfinished(e) => {
+                internal(format!("store call did not finish: {e}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::SpawnError;
+
+    #[test]
+    fn causes_are_kept_in_order() {
+        let io = std::io::Error::other("disk on fire");
+        let err = SpawnError::Failed {
+            what: "cannot admit agt-1".into(),
+            source: Box::new(io),
+        };
+        assert_eq!(with_causes(&err), "cannot admit agt-1: disk on fire");
+        let refused = SpawnError::Refused("budget spent".into());
+        assert_eq!(with_causes(&refused), "budget spent");
+    }
+}

@@ -17,7 +17,7 @@ use crate::pool::StorePool;
 use crate::runtime::Runtime;
 use crate::token::{hash_token, mint_token};
 use crate::tool_names::{is_lead_only, is_tool};
-use crate::types::{BoardChange, LEAD_ROLE};
+use crate::types::{BoardChange, LEAD_ROLE, TaskState};
 
 /// Who is calling: always derived from the transport (bearer token, or the stdio session's
 /// lead), never from tool arguments.
@@ -81,14 +81,29 @@ impl std::fmt::Debug for MintedAgent {
 /// `team_spawn` and by the supervisor when it creates a `run`'s lead. Any `token_hash` in
 /// `new` is replaced.
 pub fn register_agent(store: &Store, team_id: &str, new: NewAgent) -> StoreResult<MintedAgent> {
+    mint_agent(new, |new| store.add_agent(team_id, new))
+}
+
+/// [`register_agent`] under the next free `<new.name>-<n>` (see
+/// [`Store::add_agent_numbered`]): how `team_spawn` names a worker it was not given a name
+/// for, atomically, however many spawns of one role race.
+pub fn register_numbered_agent(
+    store: &Store,
+    team_id: &str,
+    new: NewAgent,
+) -> StoreResult<MintedAgent> {
+    mint_agent(new, |new| store.add_agent_numbered(team_id, new))
+}
+
+fn mint_agent(
+    new: NewAgent,
+    add: impl FnOnce(NewAgent) -> StoreResult<Agent>,
+) -> StoreResult<MintedAgent> {
     let token = mint_token();
-    let agent = store.add_agent(
-        team_id,
-        NewAgent {
-            token_hash: Some(hash_token(&token)),
-            ..new
-        },
-    )?;
+    let agent = add(NewAgent {
+        token_hash: Some(hash_token(&token)),
+        ..new
+    })?;
     Ok(MintedAgent { agent, token })
 }
 
@@ -441,14 +456,14 @@ impl TeamHub {
                 let status = if now.ready.contains(id)
                     && (touched.contains(id) || !start.ready.contains(id))
                 {
-                    "ready"
+                    TaskState::Ready
                 } else if now.ended.contains(id)
                     && (touched.contains(id) || !start.ended.contains(id))
                 {
                     if t.status == TaskStatus::Done {
-                        "done"
+                        TaskState::Done
                     } else {
-                        "failed"
+                        TaskState::Failed
                     }
                 } else {
                     continue;
@@ -457,7 +472,7 @@ impl TeamHub {
                     changes.push(BoardChange {
                         id: id.clone(),
                         title: t.title.clone(),
-                        status: status.to_string(),
+                        status: status.as_str().to_string(),
                     });
                 }
             }

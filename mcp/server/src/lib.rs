@@ -19,6 +19,7 @@ pub mod logging;
 mod pool;
 pub mod redact;
 pub mod runtime;
+mod schema_compact;
 pub mod schemas;
 mod server;
 pub mod stdio;
@@ -32,9 +33,10 @@ pub use errors::{codes, store_error};
 pub use handoff::{Handoff, brief_with};
 pub use http::{HttpLimits, HttpServer, serve_http, serve_http_with};
 pub use hub::{
-    Caller, HubOptions, MintedAgent, TeamHub, register_agent, rotate_agent_token, start_team,
+    Caller, HubError, HubOptions, MintedAgent, TeamHub, register_agent, rotate_agent_token,
+    start_team,
 };
-pub use runtime::{NoopRuntime, Runtime, RuntimeFuture, SpawnRequest};
+pub use runtime::{NoopRuntime, Runtime, RuntimeFuture, SpawnError, SpawnRequest};
 pub use server::TeamServer;
-pub use stdio::serve_stdio;
+pub use stdio::{StdioError, serve_stdio};
 pub use tool_names::{LEAD_ONLY_TOOLS, TOOL_NAMES};

@@ -10,9 +10,9 @@
 //! Size: a logged value a caller controls goes through [`bounded`] (at most
 //! [`MAX_LOGGED_BYTES`]), and log files rotate by size ([`crate::log_file`]).
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use tracing::Level;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
@@ -81,9 +81,35 @@ where
         .with_writer(make_writer)
 }
 
+/// Why logging could not be set up; names the path that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The log directory (or its `teams/` subdirectory) could not be made private.
+    #[error("cannot create the log directory {}", path.display())]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The log file could not be opened.
+    #[error("cannot open a log file in {}", path.display())]
+    File {
+        /// The directory of the file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A global subscriber was already installed.
+    #[error("cannot set the log subscriber")]
+    Subscriber(#[source] tracing_subscriber::util::TryInitError),
+}
+
 /// Installs a global JSON-lines subscriber writing to `make_writer`, filtered by `filter`
 /// and [`secret_guard`]. Fails if one is already set.
-pub fn init_json_logging_with<W>(make_writer: W, filter: EnvFilter) -> anyhow::Result<()>
+pub fn init_json_logging_with<W>(make_writer: W, filter: EnvFilter) -> Result<(), LogError>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -93,7 +119,7 @@ where
     tracing_subscriber::registry()
         .with(layer)
         .try_init()
-        .map_err(|e| anyhow::anyhow!("cannot set the log subscriber: {e}"))
+        .map_err(LogError::Subscriber)
 }
 
 /// Flushes the log writers when dropped: keep it alive for the life of the process.
@@ -106,17 +132,23 @@ pub struct LogGuard {
 /// files kept: at most 80 MiB), and each line with a `team_id` also to
 /// `<dir>/teams/<team_id>.jsonl` ([`crate::team_log`], 8 MiB, 2 older kept). Directories
 /// are made `0700` and files `0600`.
-pub fn init_json_logging(dir: &Path, prefix: &str) -> anyhow::Result<LogGuard> {
-    let fix = codex_teams_store::files::ensure_private_dir(dir)
-        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
-    let file = SizeCappedFile::open(dir, prefix, DEFAULT_MAX_BYTES, DEFAULT_KEEP)
-        .with_context(|| format!("cannot open a log file in {}", dir.display()))?;
+pub fn init_json_logging(dir: &Path, prefix: &str) -> Result<LogGuard, LogError> {
+    let fix =
+        codex_teams_store::files::ensure_private_dir(dir).map_err(|source| LogError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let file =
+        SizeCappedFile::open(dir, prefix, DEFAULT_MAX_BYTES, DEFAULT_KEEP).map_err(|source| {
+            LogError::File {
+                path: dir.to_path_buf(),
+                source,
+            }
+        })?;
     let teams_dir = dir.join("teams");
-    let teams = crate::team_log::TeamFiles::new(&teams_dir).with_context(|| {
-        format!(
-            "cannot create the team log directory {}",
-            teams_dir.display()
-        )
+    let teams = crate::team_log::TeamFiles::new(&teams_dir).map_err(|source| LogError::Dir {
+        path: teams_dir.clone(),
+        source,
     })?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let (team_writer, team_guard) = tracing_appender::non_blocking(teams);
@@ -132,7 +164,7 @@ pub fn init_json_logging(dir: &Path, prefix: &str) -> anyhow::Result<LogGuard> {
         )
         .with(per_team)
         .try_init()
-        .map_err(|e| anyhow::anyhow!("cannot set the log subscriber: {e}"))?;
+        .map_err(LogError::Subscriber)?;
     if let Some(fix) = fix {
         tracing::warn!(target: "codex_teams::logging", event = "file.mode_fixed", path = %fix.path.display(), "{fix}");
     }
@@ -157,5 +189,26 @@ mod tests {
         let s = "é".repeat(10); // 20 bytes
         let b = bounded(&s, 5);
         assert_eq!(b, "éé… [truncated, 20 bytes]");
+    }
+
+    #[test]
+    fn a_log_directory_that_cannot_exist_is_named_with_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let logs = file.join("logs");
+        let Err(err) = init_json_logging(&logs, "t") else {
+            panic!("a log directory under a file must fail");
+        };
+        assert!(
+            matches!(&err, LogError::Dir { path, .. } if *path == logs),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(&logs.display().to_string()),
+            "{err}"
+        );
+        let cause = std::error::Error::source(&err).expect("the OS error is kept");
+        assert!(cause.downcast_ref::<io::Error>().is_some(), "{cause:?}");
     }
 }

@@ -19,17 +19,9 @@ const MAX_IDLE: usize = 8;
 pub enum HubError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<HubError> for rmcp::ErrorData {
-    fn from(e: HubError) -> Self {
-        match e {
-            HubError::Store(e) => crate::errors::store_error(e),
-            HubError::Internal(m) => crate::errors::internal(m),
-        }
-    }
+    /// The blocking task running a store call panicked or was cancelled.
+    #[error("store call did not finish")]
+    Unfinished(#[source] tokio::task::JoinError),
 }
 
 pub(crate) struct StorePool {
@@ -83,7 +75,7 @@ impl StorePool {
             out
         })
         .await
-        .map_err(|e| HubError::Internal(format!("store call did not finish: {e}")))?
+        .map_err(HubError::Unfinished)?
         .map_err(HubError::from)
     }
 }

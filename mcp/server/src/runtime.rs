@@ -8,6 +8,23 @@
 use std::future::Future;
 use std::pin::Pin;
 
+/// Why a [`Runtime`] did not take a spawn.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The policy said no (budget, the team is ending, ...); the reason is for the lead.
+    #[error("{0}")]
+    Refused(String),
+    /// The runtime could not decide (the store could not be read, ...).
+    #[error("{what}")]
+    Failed {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
 /// What an async [`Runtime`] call returns (a boxed future, so the trait stays object-safe).
 pub type RuntimeFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -17,7 +34,7 @@ pub trait Runtime: Send + Sync + 'static {
     /// A spawn was recorded (the agent row exists, state `Pending`): start it soon, return at
     /// once. An `Err` refuses the spawn; the agent is then marked `Failed` and the lead gets
     /// the message.
-    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>>;
+    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), SpawnError>>;
     /// Something arrived for this agent (a message, a new ready task): resume it if it is
     /// idle. Called after the store committed, possibly more than once per arrival.
     fn wake(&self, team_id: &str, agent_id: &str);
@@ -81,7 +98,7 @@ pub struct SpawnRequest {
 pub struct NoopRuntime;
 
 impl Runtime for NoopRuntime {
-    fn spawn(&self, _req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>> {
+    fn spawn(&self, _req: SpawnRequest) -> RuntimeFuture<'_, Result<(), SpawnError>> {
         Box::pin(async { Ok(()) })
     }
     fn wake(&self, _team_id: &str, _agent_id: &str) {}

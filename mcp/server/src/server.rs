@@ -169,20 +169,6 @@ fn record_out(r: DecisionRecord) -> DecisionOut {
     decision_out(r.decision, candidates, votes)
 }
 
-fn state_name(s: AgentState) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn team_status_name(s: TeamStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The live model slug Codex puts in every tool call's `_meta` (codex-facts §4). Accepts the
 /// metadata as an object or as a JSON string.
 fn model_from_meta(ctx: &RequestContext<RoleServer>) -> Option<String> {
@@ -247,7 +233,7 @@ impl TeamServer {
         let mut router = Self::tool_router();
         for route in router.map.values_mut() {
             let mut schema = (*route.attr.input_schema).clone();
-            crate::schemas::compact_input_schema(&mut schema);
+            crate::schema_compact::compact_input_schema(&mut schema);
             route.attr.input_schema = Arc::new(schema);
             if let Some(out) = &route.attr.output_schema {
                 let mut out = (**out).clone();
@@ -335,7 +321,7 @@ impl TeamServer {
                 None => json!({}),
             },
         };
-        let (team, minted) = self.hub.start_team(new, "lead").await?;
+        let (team, minted) = self.hub.start_team(new, LEAD_ROLE).await?;
         let me = Caller::of(&minted.agent);
         *lead.lock().unwrap_or_else(|p| p.into_inner()) = Some(me.clone());
         self.hub
@@ -390,7 +376,7 @@ impl TeamServer {
         Ok(Json(TeamStatusOut {
             team_id: team.team_id,
             goal: team.goal,
-            status: team_status_name(team.status),
+            status: team.status.as_str().to_string(),
             me: c.agent_id,
             agents: agents
                 .into_iter()
@@ -398,7 +384,7 @@ impl TeamServer {
                     id: a.agent_id,
                     name: a.name,
                     role: a.role,
-                    state: state_name(a.state),
+                    state: a.state.as_str().to_string(),
                 })
                 .collect(),
             tasks: counts,
@@ -432,7 +418,7 @@ impl TeamServer {
                             Ok(t) => StoreError::Conflict(format!(
                                 "team {} is already {}",
                                 t.team_id,
-                                team_status_name(t.status)
+                                t.status.as_str()
                             )),
                             Err(e) => e,
                         },
@@ -453,11 +439,11 @@ impl TeamServer {
             event = "team.finalized",
             team_id = %c.team_id,
             agent_id = %c.agent_id,
-            status = %team_status_name(team.status),
+            status = team.status.as_str(),
         );
         Ok(Json(TeamFinalizeOut {
             team_id: team.team_id,
-            status: team_status_name(team.status),
+            status: team.status.as_str().to_string(),
         }))
     }
 
@@ -496,32 +482,24 @@ impl TeamServer {
                     return Err(StoreError::Conflict(format!(
                         "team {} is {}; no new workers",
                         team.team_id,
-                        team_status_name(team.status)
+                        team.status.as_str()
                     )));
                 }
-                let name = match name {
-                    Some(n) => n,
-                    None => {
-                        let same = s
-                            .list_agents(&cc.team_id)?
-                            .iter()
-                            .filter(|a| a.role == role)
-                            .count();
-                        format!("{role}-{}", same + 1)
-                    }
+                // Without a name, the store numbers it (`implementer-2`) in the insert's
+                // own transaction: concurrent spawns of one role never share a name.
+                let register = match name {
+                    Some(_) => crate::hub::register_agent,
+                    None => crate::hub::register_numbered_agent,
                 };
-                let minted = crate::hub::register_agent(
-                    s,
-                    &cc.team_id,
-                    NewAgent {
-                        name,
-                        role: role.to_string(),
-                        model: m,
-                        brief,
-                        token_hash: None,
-                        tools,
-                    },
-                )?;
+                let new = NewAgent {
+                    name: name.unwrap_or_else(|| role.to_string()),
+                    role: role.to_string(),
+                    model: m,
+                    brief,
+                    token_hash: None,
+                    tools,
+                };
+                let minted = register(s, &cc.team_id, new)?;
                 let id = minted.agent.agent_id.clone();
                 match handoff::at_spawn(s, &cc.team_id, &id, role, task_id.as_deref(), lease) {
                     Ok(h) => Ok((minted, h)),
@@ -542,7 +520,8 @@ impl TeamServer {
             token: minted.token,
             model,
         };
-        if let Err(why) = self.hub.runtime.spawn(req).await {
+        if let Err(err) = self.hub.runtime.spawn(req).await {
+            let why = crate::errors::with_causes(&err);
             let (t, id) = (agent.team_id.clone(), agent.agent_id.clone());
             let _ = self
                 .hub
@@ -577,7 +556,7 @@ impl TeamServer {
         Ok(Json(TeamSpawnOut {
             agent_id: agent.agent_id,
             name: agent.name,
-            state: state_name(agent.state),
+            state: agent.state.as_str().to_string(),
             task_id: handoff.task.map(|t| t.task_id),
         }))
     }
@@ -606,7 +585,7 @@ impl TeamServer {
                         .map(|a| a.agent_id)
                         .ok_or_else(|| StoreError::NotFound {
                             kind: "agent",
-                            id: "lead".into(),
+                            id: LEAD_ROLE.into(),
                         })?
                 } else {
                     to

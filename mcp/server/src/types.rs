@@ -17,8 +17,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every worker role, in the order the role pack lists them.
+    pub const ALL: [Role; 5] = [
+        Role::Planner,
+        Role::Implementer,
+        Role::Reviewer,
+        Role::Tester,
+        Role::Researcher,
+    ];
+
     /// The role name as stored.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Role::Planner => "planner",
             Role::Implementer => "implementer",
@@ -27,10 +36,32 @@ impl Role {
             Role::Researcher => "researcher",
         }
     }
+
+    /// The worker role stored as `name`; `None` for the lead and unknown names.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The role name of a team's lead.
 pub const LEAD_ROLE: &str = "lead";
+
+/// Every role name, the lead first: the one list the role pack, profiles and tools check
+/// names against.
+pub const ROLE_NAMES: &[&str] = &[
+    LEAD_ROLE,
+    Role::Planner.as_str(),
+    Role::Implementer.as_str(),
+    Role::Reviewer.as_str(),
+    Role::Tester.as_str(),
+    Role::Researcher.as_str(),
+];
 
 // ---------------------------------------------------------------- team
 
@@ -273,6 +304,19 @@ pub enum TaskState {
     Claimed,
     Done,
     Failed,
+}
+
+impl TaskState {
+    /// The word tools show (the serde spelling).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Ready => "ready",
+            TaskState::Claimed => "claimed",
+            TaskState::Done => "done",
+            TaskState::Failed => "failed",
+        }
+    }
 }
 
 /// One task. `description` only where a worker needs it (create, claim).
@@ -566,4 +610,29 @@ pub struct DecisionOut {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_match_the_serde_spelling() {
+        for s in [
+            TaskState::Open,
+            TaskState::Ready,
+            TaskState::Claimed,
+            TaskState::Done,
+            TaskState::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for r in Role::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse(LEAD_ROLE), None);
+        assert_eq!(ROLE_NAMES.len(), Role::ALL.len() + 1);
+        assert_eq!(ROLE_NAMES[0], LEAD_ROLE);
+    }
 }

@@ -295,6 +295,10 @@ fn together(conn: &Connection, jobs: &[Job]) -> StoreResult<Vec<StoreResult<()>>
     Ok(results)
 }
 
+/// Prepared statements kept per connection (the writer's and every `Store`'s): more than
+/// the store has call sites.
+pub(crate) const STATEMENT_CACHE: usize = 128;
+
 /// Groups between two checkpoint nudges: about the 1000 WAL pages at which SQLite would
 /// checkpoint by itself, at a handful of pages per group.
 const CHECKPOINT_EVERY: u32 = 100;
@@ -305,7 +309,7 @@ fn open_writer(path: &Path) -> rusqlite::Result<Writer> {
     let conn = Connection::open(path)?;
     let file = file_id(path).ok_or(rusqlite::Error::InvalidPath(path.to_path_buf()))?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-    conn.set_prepared_statement_cache_capacity(crate::store::STATEMENT_CACHE);
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let checkpoints = Checkpointer::start(path).ok();
     if checkpoints.is_some() {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;

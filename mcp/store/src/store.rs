@@ -8,11 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use std::sync::Arc;
 
-use crate::group::{Gate, gate_for};
+use crate::group::{Gate, STATEMENT_CACHE, gate_for};
 use crate::{StoreError, StoreOptions, StoreResult, schema};
-
-/// Prepared statements kept per connection: more than the store has call sites.
-pub(crate) const STATEMENT_CACHE: usize = 128;
 
 /// One connection to a codex-teams database file. Open one per thread or process; they
 /// coordinate through the file, so any number may be open at once.

@@ -142,6 +142,23 @@ fn check_new_agent(new: &NewAgent) -> StoreResult<()> {
     require_text("agent role", &new.role)
 }
 
+/// `<base>-<n>` with the lowest `n` past the members of `role` that no member of the team
+/// is named; read inside the caller's write transaction.
+fn next_free_name(c: &Connection, team_id: &str, base: &str, role: &str) -> StoreResult<String> {
+    let same_role: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM agents WHERE team_id = ?1 AND role = ?2")?
+        .query_row(params![team_id, role], |r| r.get(0))?;
+    let mut taken = c.prepare_cached("SELECT 1 FROM agents WHERE team_id = ?1 AND name = ?2")?;
+    let mut n = same_role + 1;
+    loop {
+        let name = format!("{base}-{n}");
+        if !taken.exists(params![team_id, name])? {
+            return Ok(name);
+        }
+        n += 1;
+    }
+}
+
 /// Inserts an agent into an existing team, refusing a taken name or token hash.
 fn insert_agent(
     c: &Connection,
@@ -301,6 +318,25 @@ impl Store {
         self.write(|c| {
             ensure_team(c, team_id)?;
             insert_agent(c, team_id, &agent_id, &new, now)
+        })
+    }
+
+    /// Adds a member named `<new.name>-<n>` (`implementer-3`): `n` counts from one past the
+    /// members of its role and skips names already taken. The name is chosen in the same
+    /// write transaction as the insert, so concurrent spawns of one role never get the same
+    /// name and never meet the UNIQUE constraint.
+    pub fn add_agent_numbered(&self, team_id: &str, new: NewAgent) -> StoreResult<Agent> {
+        check_new_agent(&new)?;
+        let agent_id = new_id(prefix::AGENT);
+        let now = now_ms();
+        self.write(|c| {
+            ensure_team(c, team_id)?;
+            let name = next_free_name(c, team_id, &new.name, &new.role)?;
+            let named = NewAgent {
+                name,
+                ..new.clone()
+            };
+            insert_agent(c, team_id, &agent_id, &named, now)
         })
     }
 

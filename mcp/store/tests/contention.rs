@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use codex_teams_store::{Recipient, Store, StoreError};
+use codex_teams_store::{NewAgent, Recipient, Store, StoreError};
 use common::{Board, finish, integrity};
 
 const WRITERS: usize = 8;
@@ -209,4 +209,58 @@ fn processes_race_for_the_same_tasks() {
     for task in &board.tasks {
         assert!(s.task(&board.team, task).unwrap().claimed_by.is_some());
     }
+}
+
+#[test]
+fn concurrent_spawns_of_one_role_get_distinct_names() {
+    const PER_THREAD: usize = 4;
+    // The board's members are implementers `w0`, `w1`; a member already holding a numbered
+    // name must be skipped, not collided with.
+    let board = Board::new(2, 0);
+    let s = board.store();
+    let squatter = NewAgent {
+        name: "implementer-4".into(),
+        role: "reviewer".into(),
+        ..Default::default()
+    };
+    s.add_agent(&board.team, squatter).unwrap();
+    let start = Arc::new(Barrier::new(WRITERS));
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let (path, team, start) = (board.path.clone(), board.team.clone(), start.clone());
+            std::thread::spawn(move || {
+                let s = Store::open(&path).unwrap();
+                start.wait();
+                (0..PER_THREAD)
+                    .map(|_| {
+                        let new = NewAgent {
+                            name: "implementer".into(),
+                            role: "implementer".into(),
+                            ..Default::default()
+                        };
+                        s.add_agent_numbered(&team, new).map(|a| a.name)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(errors.is_empty(), "spawns failed: {errors:?}");
+    let names: HashSet<String> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        names.len(),
+        WRITERS * PER_THREAD,
+        "a name was handed out twice"
+    );
+    assert!(
+        !names.contains("implementer-4"),
+        "the squatter's name was reused"
+    );
+    let stored = s.list_agents(&board.team).unwrap();
+    assert_eq!(stored.len(), 2 + 1 + WRITERS * PER_THREAD);
+    assert_eq!(integrity(&board.path), "ok");
 }

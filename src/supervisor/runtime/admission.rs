@@ -1,7 +1,7 @@
 //! A spawn the lead asks for: registered as queued, then admitted, told to wait or refused by
 //! the policy (see [`crate::policy::plan::admit_new_spawn`]).
 
-use codex_teams_mcp::SpawnRequest;
+use codex_teams_mcp::{SpawnError, SpawnRequest};
 use codex_teams_store::TaskFilter;
 
 use super::Supervisor;
@@ -54,10 +54,13 @@ impl Supervisor {
 
     /// Registers the spawn as queued and asks the policy: it starts now, waits for the
     /// control loop, or is refused (and forgotten) with the reason.
-    pub(super) async fn spawn_inner(&self, req: SpawnRequest) -> Result<(), String> {
+    pub(super) async fn spawn_inner(&self, req: SpawnRequest) -> Result<(), SpawnError> {
         self.ensure_team_known(&req.team_id)
             .await
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| SpawnError::Failed {
+                what: format!("cannot load team {}", req.team_id),
+                source: e.into(),
+            })?;
         // Decided one at a time and never during a pass: the store read below is awaited, and
         // spawns asked for at once must not all count the same running workers.
         let _admitting = self.tick_pass.lock().await;
@@ -68,7 +71,10 @@ impl Supervisor {
                 .get(&req.team_id)
                 .is_some_and(|t| t.stopping || t.finalized_at.is_some())
             {
-                return Err(format!("team {} is ending; no new workers", req.team_id));
+                return Err(SpawnError::Refused(format!(
+                    "team {} is ending; no new workers",
+                    req.team_id
+                )));
             }
             let id = Identity {
                 team_id: req.team_id.clone(),
@@ -92,11 +98,14 @@ impl Supervisor {
             }
             Ok(Admission::Refuse(why)) => {
                 self.lock().agents.remove(&req.agent_id);
-                Err(why)
+                Err(SpawnError::Refused(why))
             }
             Err(e) => {
                 self.lock().agents.remove(&req.agent_id);
-                Err(format!("{e:#}"))
+                Err(SpawnError::Failed {
+                    what: format!("cannot admit {}", req.agent_id),
+                    source: e.into(),
+                })
             }
         }
     }

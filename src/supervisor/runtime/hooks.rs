@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use codex_teams_mcp::{Runtime, RuntimeFuture, SpawnRequest};
+use codex_teams_mcp::{Runtime, RuntimeFuture, SpawnError, SpawnRequest};
 
 use super::Supervisor;
 
 impl Runtime for Supervisor {
-    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>> {
+    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), SpawnError>> {
         Box::pin(async move {
             let (team, agent) = (req.team_id.clone(), req.agent_id.clone());
             let r = self.spawn_inner(req).await;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::super::command::{ExecCommand, SandboxMode, TOKEN_ENV, TeamEndpoint};
+use super::super::command::{ExecCommand, TOKEN_ENV, TeamEndpoint};
 use super::super::events::UsageMeter;
 use super::super::meter::Meter;
 use super::super::model::{self, ModelInputs};
@@ -17,15 +17,6 @@ use super::super::worker::{self, TurnOutcome, TurnSpec};
 use super::state::{AgentRt, TurnKind};
 use super::{AGENT_ENV, ROLE_ENV, Supervisor};
 use crate::policy::plan::Phase;
-use crate::policy::roles::Sandbox;
-
-fn sandbox_mode(s: Sandbox) -> SandboxMode {
-    match s {
-        Sandbox::ReadOnly => SandboxMode::ReadOnly,
-        Sandbox::WorkspaceWrite => SandboxMode::WorkspaceWrite,
-        Sandbox::DangerFullAccess => SandboxMode::DangerFullAccess,
-    }
-}
 
 impl Supervisor {
     // ------------------------------------------------------------------ launching
@@ -65,11 +56,7 @@ impl Supervisor {
         team_cwd: PathBuf,
         url: String,
     ) -> anyhow::Result<ExecCommand> {
-        let role = self
-            .opts
-            .profile
-            .role(&a.role)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let role = self.opts.profile.role(&a.role)?;
         let resolved = model::resolve(&ModelInputs {
             explicit_model: self.opts.explicit_model.clone(),
             lead_session_model: a.lead_model.clone(),
@@ -86,9 +73,7 @@ impl Supervisor {
         cmd.scripted_base_url = self.opts.scripted_base_url.clone();
         cmd.lean = true;
         cmd.disable_servers = iso.disable;
-        cmd.sandbox = Some(sandbox_mode(
-            self.opts.sandbox_override.unwrap_or(role.sandbox),
-        ));
+        cmd.sandbox = Some(self.opts.sandbox_override.unwrap_or(role.sandbox));
         cmd.team = Some(TeamEndpoint {
             name: iso.bus_name,
             url,
@@ -229,14 +214,11 @@ impl Supervisor {
             .token
             .clone()
             .ok_or_else(|| anyhow::anyhow!("agent {agent_id} has no bearer token"))?;
-        let mut env: Vec<(OsString, OsString)> = vec![
+        let env: Vec<(OsString, OsString)> = vec![
             (TOKEN_ENV.into(), token.into()),
             (AGENT_ENV.into(), agent_id.into()),
             (ROLE_ENV.into(), a.role.clone().into()),
         ];
-        if let Some(tag) = &self.opts.reaper_tag {
-            env.push((super::super::reaper::SUPERVISOR_ENV.into(), tag.into()));
-        }
         Ok(TurnSpec {
             team_id: a.team_id.clone(),
             agent_id: agent_id.to_string(),

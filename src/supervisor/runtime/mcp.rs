@@ -1,7 +1,7 @@
 //! The runtime behind `codex-teams mcp`.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::home::TeamsHome;
@@ -10,20 +10,16 @@ use super::super::reaper::Reaper;
 use super::{Supervisor, SupervisorOptions};
 use crate::policy::Profile;
 
-/// The process's reaper: lives until the process exits (the pipe closes with us).
-pub static REAPER: OnceLock<Reaper> = OnceLock::new();
-
 /// The runtime behind `codex-teams mcp`: the interactive session is the lead (never started
 /// or resumed by us); `team_spawn` forks real workers, served on their own HTTP endpoints.
 /// Workers die with this process (the session's end closes stdin, the server returns, and
-/// dropping the runtime SIGKILLs every group; PDEATHSIG and the guardian cover a crash).
+/// dropping the runtime SIGKILLs every group; PDEATHSIG and the watcher cover a crash).
 pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
-    if REAPER.get().is_none() {
-        let _ = REAPER.set(Reaper::start()?);
-    }
+    // Started now, so a watcher that cannot start is an error before any team exists.
+    Reaper::global()?;
     let home = TeamsHome::locate()?;
     let profile_name = std::env::var("CODEX_TEAMS_PROFILE").unwrap_or_else(|_| "default".into());
-    let profile = Profile::load(&profile_name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let profile = Profile::load(&profile_name)?;
     let codex_bin = codex_teams_codex_exec::find_codex().unwrap_or_else(|_| PathBuf::from("codex"));
     let scripted_base_url = std::env::var("CODEX_TEAMS_SCRIPTED_URL")
         .ok()
@@ -42,6 +38,5 @@ pub fn mcp_runtime(store_path: PathBuf) -> anyhow::Result<Arc<Supervisor>> {
         lead_external: true,
         tick: Duration::from_millis(300),
         sandbox_override: None,
-        reaper_tag: REAPER.get().map(|r| r.tag.clone()),
     })
 }

@@ -34,7 +34,7 @@ use tokio::sync::{Notify, OnceCell};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use self::mcp::{REAPER, mcp_runtime};
+pub use self::mcp::mcp_runtime;
 pub use self::state::TeamView;
 use self::state::{Identity, State, TeamRt, TurnKind};
 use super::events::Usage;
@@ -83,8 +83,6 @@ pub struct SupervisorOptions {
     pub tick: Duration,
     /// `--sandbox`: replaces every role's sandbox (only when codex's sandbox cannot run here).
     pub sandbox_override: Option<Sandbox>,
-    /// The reaper's tag, set on every child (see [`super::reaper`]).
-    pub reaper_tag: Option<String>,
 }
 
 /// Owns worker processes for every team of this process. See the module docs.

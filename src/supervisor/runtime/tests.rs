@@ -25,7 +25,6 @@ fn test_supervisor(dir: &std::path::Path) -> Arc<Supervisor> {
         lead_external: true,
         tick: Duration::from_millis(50),
         sandbox_override: None,
-        reaper_tag: None,
     })
     .unwrap()
 }

@@ -15,7 +15,8 @@ fn main() -> std::process::ExitCode {
     match codex_teams_mcp::cli::run(Args::parse().mcp) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Through anyhow for the `: cause: cause` chain.
+            eprintln!("error: {:#}", anyhow::Error::from(e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -28,9 +28,14 @@ pub struct RecordingRuntime {
 }
 
 impl Runtime for RecordingRuntime {
-    fn spawn(&self, req: SpawnRequest) -> RuntimeFuture<'_, Result<(), String>> {
+    fn spawn(
+        &self,
+        req: SpawnRequest,
+    ) -> RuntimeFuture<'_, Result<(), codex_teams_mcp::SpawnError>> {
         let r = if self.refuse.load(Ordering::SeqCst) {
-            Err("all 6 worker slots are taken".into())
+            Err(codex_teams_mcp::SpawnError::Refused(
+                "all 6 worker slots are taken".into(),
+            ))
         } else {
             self.spawns.lock().unwrap().push(req);
             Ok(())
