@@ -79,13 +79,10 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
         let session = Session::open(&common, profile, Some(guard), home, false).await?;
         let found = reopen(&session, &team.team_id).await?;
         let sup = session.supervisor.clone();
-        let lead = found.iter().find(|f| f.agent.role == LEAD);
-        sup.adopt_team(
-            &team.team_id,
-            &team.goal,
-            &team.cwd,
-            lead.map(|f| f.agent.agent_id.as_str()),
-        );
+        let lead = found
+            .iter()
+            .find(|f| f.agent.role == LEAD)
+            .map(|f| f.agent.agent_id.clone());
         if !session.json {
             eprintln!(
                 "codex-teams: resuming team {} ({} agents)",
@@ -93,7 +90,11 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
                 found.len()
             );
         }
+        // Every agent first, then the team: the control loop (started with the team) must
+        // never plan over half of them (it told the lead a ready task had no worker while
+        // the idle worker was not adopted yet, and then never nudged the worker).
         let (to_start, to_resume) = adopt_all(&session, &team, found);
+        sup.adopt_team(&team.team_id, &team.goal, &team.cwd, lead.as_deref());
         for id in to_start {
             sup.start_first_turn(&id)?;
         }
