@@ -223,100 +223,11 @@ impl ExecCommand {
             a.push("-m".into());
             a.push(model.clone());
         }
-        let mut config = |key: &str, value: toml::Value| {
-            a.push("-c".into());
-            a.push(format!("{key}={value}"));
-        };
-        match &self.scripted_base_url {
-            Some(url) => {
-                check_loopback("scripted model URL", url)?;
-                let p = SCRIPTED_PROVIDER;
-                config("model_provider", p.into());
-                config(&format!("model_providers.{p}.name"), p.into());
-                config(
-                    &format!("model_providers.{p}.base_url"),
-                    url.as_str().into(),
-                );
-                config(&format!("model_providers.{p}.wire_api"), "responses".into());
-            }
-            None => {
-                if let Some(provider) = &self.model.provider {
-                    check_value("model provider", provider)?;
-                    config("model_provider", provider.as_str().into());
-                    if let Some(url) = &self.provider_base_url {
-                        check_loopback("metering proxy URL", url)?;
-                        check_server_name(provider)?;
-                        config(
-                            &format!("model_providers.{provider}.base_url"),
-                            url.as_str().into(),
-                        );
-                    }
-                }
-            }
-        }
-        if let Some(effort) = &self.model.reasoning_effort {
-            check_value("reasoning effort", effort)?;
-            config("model_reasoning_effort", effort.as_str().into());
-        }
-        if self.lean {
-            config("web_search", "disabled".into());
-            // `--disable multi_agent` alone does not stop a model codex knows (its default
-            // `gpt-6.1-sol` among them) from getting the `collaboration` namespace
-            // (`spawn_agent` & co.) and the `<multi_agent_role>` prompt: the model catalog
-            // picks the sub-agent version. `[agents].enabled = false` removes them for
-            // every model, so no worker can start codex's own sub-agents and the 6-worker
-            // cap stays true. Checked by `lean_workers_cannot_spawn_native_sub_agents`.
-            config("agents.enabled", false.into());
-        }
-        if self.team.is_some() || self.lean {
-            // Codex gives shell commands its own environment, bearer token and provider keys
-            // included, unless its default excludes (`*KEY*`, `*SECRET*`, `*TOKEN*`) apply;
-            // our process markers (needed to reap a dead turn's strays) pass.
-            config(
-                "shell_environment_policy.ignore_default_excludes",
-                false.into(),
-            );
-        }
-        for name in &self.disable_servers {
-            check_server_name(name)?;
-            config(&format!("mcp_servers.{name}.enabled"), false.into());
-        }
-        if let Some(team) = &self.team {
-            check_loopback("team endpoint", &team.url)?;
-            check_server_name(&team.name)?;
-            if self.disable_servers.contains(&team.name) {
-                return Err(CommandError::BadValue {
-                    what: "team server name (the user's config uses it)",
-                    value: team.name.clone(),
-                });
-            }
-            let s = format!("mcp_servers.{}", team.name);
-            config(&format!("{s}.url"), team.url.as_str().into());
-            config(&format!("{s}.bearer_token_env_var"), TOKEN_ENV.into());
-            config(
-                &format!("{s}.default_tools_approval_mode"),
-                "approve".into(),
-            );
-            if team.required {
-                config(&format!("{s}.required"), true.into());
-            }
-            if let Some(tools) = &team.enabled_tools {
-                for tool in tools {
-                    if tool.is_empty()
-                        || !tool
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                    {
-                        return Err(CommandError::BadToolName(tool.clone()));
-                    }
-                }
-                let list = tools
-                    .iter()
-                    .map(|t| toml::Value::from(t.as_str()))
-                    .collect();
-                config(&format!("{s}.enabled_tools"), toml::Value::Array(list));
-            }
-        }
+        let mut c = ConfigArgs(a);
+        self.provider_config(&mut c)?;
+        self.lean_config(&mut c)?;
+        self.team_config(&mut c)?;
+        let mut a = c.0;
         if self.lean {
             // `agents.enabled=false` yields to `features.multi_agent_v2` (a user's config may
             // turn it on): switch that off too.
@@ -333,6 +244,124 @@ impl ExecCommand {
             );
         }
         Ok(a)
+    }
+
+    /// The model provider: the scripted model's block, or the user's provider (through the
+    /// metering proxy when it has a base URL), and the reasoning effort.
+    fn provider_config(&self, c: &mut ConfigArgs) -> Result<(), CommandError> {
+        match &self.scripted_base_url {
+            Some(url) => {
+                check_loopback("scripted model URL", url)?;
+                let p = SCRIPTED_PROVIDER;
+                c.set("model_provider", p.into());
+                c.set(&format!("model_providers.{p}.name"), p.into());
+                c.set(
+                    &format!("model_providers.{p}.base_url"),
+                    url.as_str().into(),
+                );
+                c.set(&format!("model_providers.{p}.wire_api"), "responses".into());
+            }
+            None => {
+                if let Some(provider) = &self.model.provider {
+                    check_value("model provider", provider)?;
+                    c.set("model_provider", provider.as_str().into());
+                    if let Some(url) = &self.provider_base_url {
+                        check_loopback("metering proxy URL", url)?;
+                        check_server_name(provider)?;
+                        c.set(
+                            &format!("model_providers.{provider}.base_url"),
+                            url.as_str().into(),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(effort) = &self.model.reasoning_effort {
+            check_value("reasoning effort", effort)?;
+            c.set("model_reasoning_effort", effort.as_str().into());
+        }
+        Ok(())
+    }
+
+    /// What a worker does without: web search, codex's own sub-agents, secrets in its
+    /// shells, the user's MCP servers.
+    fn lean_config(&self, c: &mut ConfigArgs) -> Result<(), CommandError> {
+        if self.lean {
+            c.set("web_search", "disabled".into());
+            // `--disable multi_agent` alone does not stop a model codex knows (its default
+            // `gpt-6.1-sol` among them) from getting the `collaboration` namespace
+            // (`spawn_agent` & co.) and the `<multi_agent_role>` prompt: the model catalog
+            // picks the sub-agent version. `[agents].enabled = false` removes them for
+            // every model, so no worker can start codex's own sub-agents and the 6-worker
+            // cap stays true. Checked by `lean_workers_cannot_spawn_native_sub_agents`.
+            c.set("agents.enabled", false.into());
+        }
+        if self.team.is_some() || self.lean {
+            // Codex gives shell commands its own environment, bearer token and provider keys
+            // included, unless its default excludes (`*KEY*`, `*SECRET*`, `*TOKEN*`) apply;
+            // our process markers (needed to reap a dead turn's strays) pass.
+            c.set(
+                "shell_environment_policy.ignore_default_excludes",
+                false.into(),
+            );
+        }
+        for name in &self.disable_servers {
+            check_server_name(name)?;
+            c.set(&format!("mcp_servers.{name}.enabled"), false.into());
+        }
+        Ok(())
+    }
+
+    /// The team bus as an MCP server: its URL, the token's variable, its tools.
+    fn team_config(&self, c: &mut ConfigArgs) -> Result<(), CommandError> {
+        let Some(team) = &self.team else {
+            return Ok(());
+        };
+        check_loopback("team endpoint", &team.url)?;
+        check_server_name(&team.name)?;
+        if self.disable_servers.contains(&team.name) {
+            return Err(CommandError::BadValue {
+                what: "team server name (the user's config uses it)",
+                value: team.name.clone(),
+            });
+        }
+        let s = format!("mcp_servers.{}", team.name);
+        c.set(&format!("{s}.url"), team.url.as_str().into());
+        c.set(&format!("{s}.bearer_token_env_var"), TOKEN_ENV.into());
+        c.set(
+            &format!("{s}.default_tools_approval_mode"),
+            "approve".into(),
+        );
+        if team.required {
+            c.set(&format!("{s}.required"), true.into());
+        }
+        if let Some(tools) = &team.enabled_tools {
+            for tool in tools {
+                if tool.is_empty()
+                    || !tool
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(CommandError::BadToolName(tool.clone()));
+                }
+            }
+            let list = tools
+                .iter()
+                .map(|t| toml::Value::from(t.as_str()))
+                .collect();
+            c.set(&format!("{s}.enabled_tools"), toml::Value::Array(list));
+        }
+        Ok(())
+    }
+}
+
+/// `-c key=value` arguments, appended to the argv built so far.
+struct ConfigArgs(Vec<String>);
+
+impl ConfigArgs {
+    fn set(&mut self, key: &str, value: toml::Value) {
+        self.0.push("-c".into());
+        self.0.push(format!("{key}={value}"));
     }
 }
 

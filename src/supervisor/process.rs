@@ -210,6 +210,47 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
         None
     };
     let program = spec.program.to_string_lossy().into_owned();
+    let command = build_command(&spec, watcher);
+    let mut child = start_on_spawner(command, &program).await?;
+    if let (Some(bytes), Some(mut pipe)) = (spec.stdin.clone(), child.stdin.take()) {
+        // Written from a task so a child that reads slowly never blocks us; closing the
+        // pipe afterwards is the end of the prompt.
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = pipe.write_all(&bytes).await;
+            let _ = pipe.shutdown().await;
+        });
+    }
+    let pid = child.id().expect("a just-spawned child has a pid");
+    let pgid = Pgid(pid as i32);
+    let stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
+    let stderr = StderrTail::new(spec.stderr_limit);
+    if let Some(mut pipe) = child.stderr.take() {
+        let tail = stderr.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            loop {
+                match pipe.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => tail.push(&buf[..n]),
+                }
+            }
+        });
+    }
+    Ok(Supervised {
+        child,
+        pid,
+        pgid,
+        stdout,
+        stderr,
+        watcher,
+        finished: false,
+    })
+}
+
+/// The command for `spec`: its own process group, our marker (and the watcher's tag), and
+/// between fork and exec PDEATHSIG plus the registration with the watcher.
+fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -250,64 +291,28 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
             Ok(())
         });
     }
+    command
+}
 
+/// Forks on the long-lived spawner thread (PDEATHSIG follows the forking thread) and
+/// returns the child.
+async fn start_on_spawner(command: Command, program: &str) -> Result<Child, ProcessError> {
     let (reply, response) = oneshot::channel();
+    let failed = |source| ProcessError::Spawn {
+        program: program.to_string(),
+        source,
+    };
     spawner()
         .send(SpawnJob {
             command,
             handle: Handle::current(),
             reply,
         })
-        .map_err(|_| ProcessError::Spawn {
-            program: program.clone(),
-            source: io::Error::other("spawner thread is gone"),
-        })?;
-    let mut child = response
+        .map_err(|_| failed(io::Error::other("spawner thread is gone")))?;
+    response
         .await
-        .map_err(|_| ProcessError::Spawn {
-            program: program.clone(),
-            source: io::Error::other("spawner thread dropped the request"),
-        })?
-        .map_err(|source| ProcessError::Spawn {
-            program: program.clone(),
-            source,
-        })?;
-
-    if let (Some(bytes), Some(mut pipe)) = (spec.stdin.clone(), child.stdin.take()) {
-        // Written from a task so a child that reads slowly never blocks us; closing the
-        // pipe afterwards is the end of the prompt.
-        tokio::spawn(async move {
-            use tokio::io::AsyncWriteExt;
-            let _ = pipe.write_all(&bytes).await;
-            let _ = pipe.shutdown().await;
-        });
-    }
-    let pid = child.id().expect("a just-spawned child has a pid");
-    let pgid = Pgid(pid as i32);
-
-    let stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
-    let stderr = StderrTail::new(spec.stderr_limit);
-    if let Some(mut pipe) = child.stderr.take() {
-        let tail = stderr.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            loop {
-                match pipe.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => tail.push(&buf[..n]),
-                }
-            }
-        });
-    }
-    Ok(Supervised {
-        child,
-        pid,
-        pgid,
-        stdout,
-        stderr,
-        watcher,
-        finished: false,
-    })
+        .map_err(|_| failed(io::Error::other("spawner thread dropped the request")))?
+        .map_err(failed)
 }
 
 /// A running child and its process group. Dropping it without [`Supervised::wait`] or

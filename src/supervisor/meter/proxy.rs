@@ -140,50 +140,97 @@ async fn forward(
         req = req.header(name, value);
     }
     req = req.header(header::ACCEPT_ENCODING, "identity");
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(target: "codex_teams::meter", event = "meter.upstream_error", team_id = %route.team_id, agent_id = %route.agent_id, upstream = %origin(&route.upstream.base_url), error = %e);
-            return error(
-                StatusCode::BAD_GATEWAY,
-                "codex_teams_upstream",
-                format!(
-                    "codex-teams metering proxy could not reach the provider at {}: {e}",
-                    origin(&route.upstream.base_url)
-                ),
-            );
-        }
-    };
-    let status = resp.status();
-    let kind = BodyKind::of(
-        resp.headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let mut out = Response::builder().status(status.as_u16());
-    for (name, value) in resp.headers().iter().filter(|(n, _)| forwardable(n)) {
-        out = out.header(name, value);
-    }
-    let pump = Pump {
-        body: resp.bytes_stream().boxed(),
-        scan: UsageScan::new(kind),
+    // The exchange with the provider runs on a task of its own: if codex goes away before the
+    // answer starts (its turn was stopped), the request was still sent and the provider still
+    // serves it, so its usage is still read (and the open count still covers it).
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel::<Result<Response, Response>>();
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
+    let exchange = Exchange {
         route,
         reservation,
         body_bytes,
-        _open: open,
+        open,
     };
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
-    inner.tasks.spawn(pump.run(tx));
+    inner.tasks.spawn(exchange.run(req, head_tx, tx));
+    let head = match head_rx.await {
+        Ok(Ok(head)) => head,
+        Ok(Err(refusal)) => return refusal,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "codex_teams_upstream",
+                "codex-teams metering proxy: the exchange with the provider ended early".into(),
+            );
+        }
+    };
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    out.body(Body::from_stream(stream)).unwrap_or_else(|e| {
-        error(
-            StatusCode::BAD_GATEWAY,
-            "codex_teams_upstream",
-            e.to_string(),
-        )
-    })
+    let (parts, _) = head.into_parts();
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// One forwarded request, from sending it to reading its usage.
+struct Exchange {
+    route: Arc<Route>,
+    reservation: Reservation,
+    body_bytes: usize,
+    open: OpenRequest,
+}
+
+impl Exchange {
+    /// Sends the request; hands codex the answer's status and headers (or the error), then
+    /// pumps the body.
+    async fn run(
+        self,
+        req: reqwest::RequestBuilder,
+        head: tokio::sync::oneshot::Sender<Result<Response, Response>>,
+        tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    ) {
+        let route = self.route;
+        let upstream = origin(&route.upstream.base_url).to_string();
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(target: "codex_teams::meter", event = "meter.upstream_error", team_id = %route.team_id, agent_id = %route.agent_id, upstream = %upstream, error = %e);
+                let _ = head.send(Err(error(
+                    StatusCode::BAD_GATEWAY,
+                    "codex_teams_upstream",
+                    format!(
+                        "codex-teams metering proxy could not reach the provider at {upstream}: {e}"
+                    ),
+                )));
+                return;
+            }
+        };
+        let kind = BodyKind::of(
+            resp.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let mut out = Response::builder().status(resp.status().as_u16());
+        for (name, value) in resp.headers().iter().filter(|(n, _)| forwardable(n)) {
+            out = out.header(name, value);
+        }
+        let out = out.body(Body::empty()).unwrap_or_else(|e| {
+            error(
+                StatusCode::BAD_GATEWAY,
+                "codex_teams_upstream",
+                e.to_string(),
+            )
+        });
+        // Codex may be gone already: the pump then only drains for the usage.
+        let _ = head.send(Ok(out));
+        let pump = Pump {
+            body: resp.bytes_stream().boxed(),
+            scan: UsageScan::new(kind),
+            route,
+            reservation: self.reservation,
+            body_bytes: self.body_bytes,
+            _open: self.open,
+        };
+        pump.run(tx).await;
+    }
 }
 
 /// How long the upstream is still read for its usage after codex went away.
