@@ -6,12 +6,12 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use codex_teams_store::{AgentState, Store, TeamStatus, Usage as StoreUsage};
 
 use super::events::Usage;
 use super::home::TeamsHome;
-use super::run::{CommonArgs, Session, init_logs, sweep_stale};
+use super::run::{CommonArgs, Session, async_runtime, init_logs, sweep_stale};
 use super::runtime::Phase;
 use super::{prompts, rollout};
 use crate::policy::Profile;
@@ -61,10 +61,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<()> {
     let home = TeamsHome::locate()?;
     let (team, profile) = check_and_profile(&home, &args)?;
     let guard = init_logs(&home, "run")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = async_runtime()?;
     rt.block_on(async move {
         let started = Instant::now();
         sweep_stale(&home, &home.store_path()).await?;

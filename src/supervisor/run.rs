@@ -464,6 +464,14 @@ fn env_ms(name: &str) -> Option<Duration> {
         .map(Duration::from_millis)
 }
 
+/// The async runtime a `run` or `resume` drives its team on.
+pub fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 /// Sets up JSON logs in `$CODEX_TEAMS_HOME/logs`.
 pub fn init_logs(home: &TeamsHome, prefix: &str) -> anyhow::Result<LogGuard> {
     Ok(codex_teams_mcp::logging::init_json_logging(
@@ -522,10 +530,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<()> {
     }
     let home = TeamsHome::locate()?;
     let guard = init_logs(&home, "run")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = async_runtime()?;
     rt.block_on(async move {
         let started = Instant::now();
         sweep_stale(&home, &home.store_path()).await?;
