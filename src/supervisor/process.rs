@@ -861,22 +861,23 @@ mod tests {
             watch,
         );
         let pgid = Pgid(ready["READY ".len()..].parse().unwrap());
+        let bare = || {
+            group_members(pgid)
+                .into_iter()
+                .filter(|&pid| {
+                    !has_marker(pid, None) && !procfs::has_env(pid, reaper::SUPERVISOR_ENV, None)
+                })
+                .count()
+        };
+        // Until `env -u` has exec'd its program, that process still carries our environment.
         assert!(
             wait_for(Duration::from_secs(5), || group_members(pgid).len()
-                == expected)
+                == expected
+                && bare() == escaped)
             .await,
-            "child group never came up: {:?}",
-            group_members(pgid)
-        );
-        let bare = group_members(pgid)
-            .into_iter()
-            .filter(|&pid| {
-                !has_marker(pid, None) && !procfs::has_env(pid, reaper::SUPERVISOR_ENV, None)
-            })
-            .count();
-        assert_eq!(
-            bare, escaped,
-            "processes of the group without marker and tag"
+            "child group never came up as {expected} processes, {escaped} without marker and tag: {:?}, {} bare",
+            group_members(pgid),
+            bare()
         );
         assert!(marked_processes(&marker).len() >= expected - escaped);
         kill(Pid::from_raw(helper.id() as i32), Signal::SIGKILL).unwrap();
