@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use codex_teams_mcp::{HttpServer, HubOptions, Runtime, TeamHub};
-use codex_teams_store::{AgentState, Store, StoreOptions};
+use codex_teams_store::{Store, StoreOptions};
 use tokio::sync::{Notify, OnceCell};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -143,15 +143,6 @@ pub fn hub_options(profile: &Profile) -> HubOptions {
     o
 }
 
-fn phase_of(s: AgentState) -> Phase {
-    match s {
-        AgentState::Pending => Phase::Queued,
-        AgentState::Running => Phase::Running,
-        AgentState::Idle => Phase::Idle,
-        AgentState::Stopped => Phase::Stopped,
-        AgentState::Failed => Phase::Failed,
-    }
-}
 impl Supervisor {
     /// A supervisor with `max_threads` worker slots (1..=6, else a clear error).
     pub fn new(opts: SupervisorOptions) -> anyhow::Result<Arc<Supervisor>> {
@@ -341,10 +332,5 @@ impl Supervisor {
             }
         }
         Ok(out)
-    }
-
-    /// Phase of an agent in a store row (for adopting agents on resume).
-    pub fn phase_of(state: AgentState) -> Phase {
-        phase_of(state)
     }
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use codex_teams_mcp::SpawnRequest;
 use codex_teams_store::{
-    NewAgent, NewTask, NewTeam, TaskStatus, TaskUpdate, TeamStatus, Usage as StoreUsage,
+    AgentState, NewAgent, NewTask, NewTeam, TaskStatus, TaskUpdate, TeamStatus, Usage as StoreUsage,
 };
 
 use super::*;
