@@ -66,6 +66,9 @@ pub struct ExecCommand {
     /// `--strict-config`: unknown config keys become errors. For tests and `check-config`;
     /// off for real runs so a user's config written for another codex version still works.
     pub strict_config: bool,
+    /// `-c model_instructions_file=...`: base instructions replacing codex's own (a
+    /// worker's compact ones, `supervisor::worker_instructions`); codex's when `None`.
+    pub instructions_file: Option<PathBuf>,
 }
 
 /// An argument list codex would misread, or a non-loopback address.
@@ -123,6 +126,7 @@ impl ExecCommand {
             codex_profile: None,
             disable_servers: Vec::new(),
             strict_config: false,
+            instructions_file: None,
         }
     }
 
@@ -239,6 +243,8 @@ impl ExecCommand {
                     "multi_agent_v2",
                     "--disable",
                     "goals",
+                    "--disable",
+                    "sleep_tool",
                 ]
                 .map(String::from),
             );
@@ -295,6 +301,16 @@ impl ExecCommand {
             // every model, so no worker can start codex's own sub-agents and the 6-worker
             // cap stays true. Checked by `lean_workers_cannot_spawn_native_sub_agents`.
             c.set("agents.enabled", false.into());
+            // Codex's bundled skills (image generation, OpenAI docs, ...) are listed in every
+            // request; a worker on a team task never uses them.
+            c.set("skills.bundled.enabled", false.into());
+        }
+        if let Some(file) = &self.instructions_file {
+            let file = file.to_str().ok_or(CommandError::BadValue {
+                what: "instructions file (not UTF-8)",
+                value: file.display().to_string(),
+            })?;
+            c.set("model_instructions_file", file.into());
         }
         if self.team.is_some() || self.lean {
             // Codex gives shell commands its own environment, bearer token and provider keys
@@ -444,6 +460,7 @@ mod tests {
             codex_profile: None,
             disable_servers: vec!["codex-teams".into(), "docs".into()],
             strict_config: false,
+            instructions_file: Some(PathBuf::from("/home/u/.codex-teams/worker-instructions.md")),
         }
     }
 
@@ -474,6 +491,10 @@ mod tests {
                 "-c",
                 "agents.enabled=false",
                 "-c",
+                "skills.bundled.enabled=false",
+                "-c",
+                "model_instructions_file=\"/home/u/.codex-teams/worker-instructions.md\"",
+                "-c",
                 "shell_environment_policy.ignore_default_excludes=false",
                 "-c",
                 "mcp_servers.codex-teams.enabled=false",
@@ -495,6 +516,8 @@ mod tests {
                 "multi_agent_v2",
                 "--disable",
                 "goals",
+                "--disable",
+                "sleep_tool",
                 "--",
                 "Implement task T1",
             ])
@@ -725,6 +748,8 @@ mod tests {
         cmd.team.as_mut().unwrap().url = format!("http://127.0.0.1:{port}/agents/a-1/mcp");
         cmd.strict_config = true;
         cmd.codex_profile = Some("team".into());
+        let instructions = crate::supervisor::worker_instructions::ensure(home.path()).unwrap();
+        cmd.instructions_file = Some(instructions);
         std::fs::write(
             home.path().join("team.config.toml"),
             "model_reasoning_effort = \"low\"\n",
@@ -809,8 +834,9 @@ mod tests {
 
     /// Runs the worker argv for `gpt-6.1-sol` (a model codex knows; its catalog turns on
     /// the sub-agent tools) against the scripted model, with and without
-    /// `agents.enabled=false`, and checks the first request of each: the control run is
-    /// offered `spawn_agent`, the lean one is not.
+    /// `agents.enabled=false` (and the worker instructions and `skills.bundled`), and checks
+    /// the first request of each: the control run is offered `spawn_agent` and carries
+    /// codex's base instructions and bundled skills, the lean one none of them.
     #[tokio::test]
     async fn lean_workers_cannot_spawn_native_sub_agents() {
         let scenario_path =
@@ -837,13 +863,16 @@ mod tests {
                 cmd.strict_config = true;
                 cmd.sandbox = Some(Sandbox::ReadOnly);
                 cmd.scripted_base_url = Some(mock.base_url());
+                if !drop_agents_flag {
+                    let file = crate::supervisor::worker_instructions::ensure(home.path());
+                    cmd.instructions_file = Some(file.unwrap());
+                }
                 let mut args = cmd.start_args("say hello").unwrap();
                 if drop_agents_flag {
-                    let at = args
-                        .iter()
-                        .position(|a| a == "agents.enabled=false")
-                        .unwrap();
-                    args.drain(at - 1..=at);
+                    for flag in ["agents.enabled=false", "skills.bundled.enabled=false"] {
+                        let at = args.iter().position(|a| a == flag).unwrap();
+                        args.drain(at - 1..=at);
+                    }
                 }
                 let marker = format!("cmdtest-lean-{}-{drop_agents_flag}", std::process::id());
                 let (ok, stdout, stderr) = run_codex(args, home.path(), &marker).await;
@@ -888,6 +917,21 @@ mod tests {
             !body.contains("spawn_agent") && !body.contains("<multi_agent_role>"),
             "worker request still mentions sub-agents"
         );
+        // The worker's compact base instructions replace codex's, and codex's bundled
+        // skills are not listed; the control run (codex's own) shows both probes can see.
+        let ours = crate::supervisor::worker_instructions::TEXT
+            .lines()
+            .next()
+            .unwrap();
+        let codexs = "You and the user share one workspace";
+        let control_body = control.body.to_string();
+        assert!(control_body.contains(codexs) && control_body.contains("imagegen"));
+        assert!(body.contains(ours), "worker instructions missing");
+        assert!(
+            !body.contains(codexs),
+            "codex's base instructions still sent"
+        );
+        assert!(!body.contains("imagegen"), "bundled skills still listed");
         // Smaller, too (figures in the report; no fixed bound on a tokenizer count).
         assert!(
             lean.input_tokens < control.input_tokens,
@@ -914,7 +958,7 @@ mod tests {
             }
         }
         assert!(child.wait().await.unwrap().success());
-        for feature in ["multi_agent", "multi_agent_v2", "goals"] {
+        for feature in ["multi_agent", "multi_agent_v2", "goals", "sleep_tool"] {
             assert!(
                 names.iter().any(|n| n == feature),
                 "{feature} not in {names:?}"

@@ -25,3 +25,4 @@ pub mod summary;
 #[cfg(test)]
 mod testutil;
 pub mod worker;
+pub mod worker_instructions;

@@ -14,6 +14,7 @@ use super::super::process;
 use super::super::prompts;
 use super::super::rollout::RolloutTail;
 use super::super::worker::{self, TurnOutcome, TurnSpec};
+use super::super::worker_instructions;
 use super::state::{AgentRt, TurnKind};
 use super::{AGENT_ENV, ROLE_ENV, Supervisor};
 use crate::policy::plan::Phase;
@@ -72,6 +73,11 @@ impl Supervisor {
         let mut cmd = ExecCommand::new(team_cwd, settings);
         cmd.scripted_base_url = self.opts.scripted_base_url.clone();
         cmd.lean = true;
+        if !a.is_lead() {
+            // The lead keeps codex's own instructions: it is the user's codex (or stands in
+            // for it in `run`), talking with the user; a worker only does its task.
+            cmd.instructions_file = Some(worker_instructions::ensure(&self.opts.home.dir)?);
+        }
         cmd.disable_servers = iso.disable;
         cmd.sandbox = Some(self.opts.sandbox_override.unwrap_or(role.sandbox));
         cmd.team = Some(TeamEndpoint {
