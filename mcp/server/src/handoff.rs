@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use codex_teams_store::{Store, StoreError, Task};
+use codex_teams_store::{NewTask, Store, StoreError, Task};
+
+use crate::types::{Role, SpawnTaskArgs};
 
 /// Appended to a worker's brief when nothing is ready for its role at spawn.
 pub const NOTHING_READY: &str =
@@ -26,26 +28,75 @@ fn fits(t: &Task, role: &str) -> bool {
     t.role.as_deref().is_none_or(|r| r == role)
 }
 
-/// At spawn: claims `task_id` for the new agent, or, without one, notes whether anything
-/// is ready for its role.
+/// The task a spawn carries.
+#[derive(Debug, Clone)]
+pub enum SpawnTask {
+    /// None: the worker is told whether anything is ready for its role.
+    None,
+    /// A ready task on the board (`task_id`).
+    Existing(String),
+    /// A new task (`task`) the lead files in the same call; created by `lead_id`.
+    New { lead_id: String, task: NewTask },
+}
+
+/// The spawn's task from `team_spawn`'s `task_id` / `task` arguments: at most one of them;
+/// an inline task's role defaults to the worker's. `Err` names what is wrong.
+pub fn spawn_task(
+    lead_id: &str,
+    role: Role,
+    task_id: Option<String>,
+    task: Option<SpawnTaskArgs>,
+) -> Result<SpawnTask, String> {
+    match (task_id, task) {
+        (Some(_), Some(_)) => {
+            Err("give task_id (a task on the board) or task (a new one), not both".into())
+        }
+        (Some(id), None) => Ok(SpawnTask::Existing(id)),
+        (None, None) => Ok(SpawnTask::None),
+        (None, Some(t)) => {
+            if t.title.trim().is_empty() {
+                return Err("task.title is empty".into());
+            }
+            Ok(SpawnTask::New {
+                lead_id: lead_id.to_string(),
+                task: NewTask {
+                    title: t.title,
+                    description: t.description.unwrap_or_default(),
+                    role: Some(t.role.unwrap_or(role).as_str().to_string()),
+                    deps: t.deps,
+                },
+            })
+        }
+    }
+}
+
+/// At spawn: claims the spawn's task for the new agent (creating it first when it is new,
+/// in the claim's transaction), or, without one, notes whether anything is ready for its
+/// role.
 pub fn at_spawn(
     s: &Store,
     team_id: &str,
     agent_id: &str,
     role: &str,
-    task_id: Option<&str>,
+    task: SpawnTask,
     lease: Duration,
 ) -> Result<Handoff, StoreError> {
-    match task_id {
-        Some(id) => Ok(Handoff {
-            task: Some(s.claim_task(team_id, Some(id), agent_id, lease)?),
-            nothing_ready: false,
-        }),
-        None => Ok(Handoff {
-            task: None,
-            nothing_ready: !s.ready_tasks(team_id)?.iter().any(|t| fits(t, role)),
-        }),
-    }
+    let claimed = match task {
+        SpawnTask::Existing(id) => s.claim_task(team_id, Some(&id), agent_id, lease)?,
+        SpawnTask::New { lead_id, task } => {
+            s.create_task_claimed(team_id, &lead_id, agent_id, task, lease)?
+        }
+        SpawnTask::None => {
+            return Ok(Handoff {
+                task: None,
+                nothing_ready: !s.ready_tasks(team_id)?.iter().any(|t| fits(t, role)),
+            });
+        }
+    };
+    Ok(Handoff {
+        task: Some(claimed),
+        nothing_ready: false,
+    })
 }
 
 /// The brief the worker's first prompt carries: the lead's, plus its task or the note that

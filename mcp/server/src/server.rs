@@ -462,6 +462,9 @@ impl TeamServer {
         if a.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(invalid("name is empty"));
         }
+        let spawn_task =
+            handoff::spawn_task(&c.agent_id, a.role, a.task_id.clone(), a.task).map_err(invalid)?;
+        let files_task = matches!(spawn_task, handoff::SpawnTask::New { .. });
         let model = model_from_meta(&ctx);
         let role = a.role.as_str();
         // The policy decides the role's tools once, here; the agent row keeps them and every
@@ -473,7 +476,7 @@ impl TeamServer {
         });
         let cc = c.clone();
         let (brief, name, m) = (a.brief.clone(), a.name.clone(), model.clone());
-        let (task_id, lease) = (a.task_id.clone(), self.hub.opts.task_lease);
+        let lease = self.hub.opts.task_lease;
         let (minted, handoff) = self
             .hub
             .with_store(move |s| {
@@ -501,7 +504,7 @@ impl TeamServer {
                 };
                 let minted = register(s, &cc.team_id, new)?;
                 let id = minted.agent.agent_id.clone();
-                match handoff::at_spawn(s, &cc.team_id, &id, role, task_id.as_deref(), lease) {
+                match handoff::at_spawn(s, &cc.team_id, &id, role, spawn_task, lease) {
                     Ok(h) => Ok((minted, h)),
                     Err(e) => {
                         s.set_agent_state(&cc.team_id, &id, AgentState::Failed, None, None)?;
@@ -511,6 +514,9 @@ impl TeamServer {
             })
             .await?;
         let agent = minted.agent.clone();
+        if files_task {
+            self.hub.board_changed(&agent.team_id);
+        }
         let req = SpawnRequest {
             team_id: agent.team_id.clone(),
             agent_id: agent.agent_id.clone(),

@@ -161,6 +161,24 @@ pub struct TeamSpawnArgs {
     /// A ready task for this worker, claimed for it now: it starts on it without a claim.
     #[serde(default)]
     pub task_id: Option<String>,
+    /// Or a new task, filed and claimed for this worker in one step (no task_create first).
+    #[serde(default)]
+    pub task: Option<SpawnTaskArgs>,
+}
+
+/// A task filed by `team_spawn` itself; it must be ready at once (its deps done).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpawnTaskArgs {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Best-suited role (default: the spawned worker's).
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Task ids that must be done first; all must be done already.
+    #[serde(default)]
+    pub deps: Vec<String>,
 }
 
 /// Result of `team_spawn`: the new agent, not yet running.

@@ -135,3 +135,60 @@ async fn spawn_carries_its_task_and_completion_hands_over_the_next() {
     let up = ok(&lc, "task_list", json!({})).await;
     assert_eq!(up["tasks"].as_array().unwrap().len(), 3);
 }
+
+/// `team_spawn` with an inline `task`: filed and claimed for the new worker in one call (the
+/// lead spends no `task_create` request); one that is not ready, or given with `task_id`
+/// too, is refused and files nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_files_and_claims_an_inline_task() {
+    let env = Env::new().await;
+    let (team, lead) = env.team("fix one module");
+    let lc = env.client(&lead).await;
+    let sp = ok(
+        &lc,
+        "team_spawn",
+        json!({"role": "implementer", "brief": "do your task",
+               "task": {"title": "fix a", "description": "module a"}}),
+    )
+    .await;
+    let id = sp["task_id"].as_str().expect("task_id in the spawn result");
+    let req = env.rt.spawns.lock().unwrap().last().cloned().unwrap();
+    assert!(
+        req.brief.contains(id) && req.brief.contains("module a"),
+        "{}",
+        req.brief
+    );
+    let task = env.store().task(&team.team_id, id).unwrap();
+    assert_eq!(task.claimed_by.as_deref(), Some(req.agent_id.as_str()));
+    assert_eq!(
+        task.role.as_deref(),
+        Some("implementer"),
+        "role defaults to the worker's"
+    );
+    assert_eq!(task.created_by, lead.agent.agent_id);
+
+    // Waiting on an unfinished task: refused, nothing filed, the new agent marked failed.
+    let (_, msg, _) = fails(
+        &lc,
+        "team_spawn",
+        json!({"role": "implementer", "brief": "b", "task": {"title": "then b", "deps": [id]}}),
+    )
+    .await;
+    assert!(msg.contains("not ready") && msg.contains(id), "{msg}");
+    let (_, msg, _) = fails(
+        &lc,
+        "team_spawn",
+        json!({"role": "implementer", "brief": "b", "task_id": id, "task": {"title": "x"}}),
+    )
+    .await;
+    assert!(msg.contains("not both"), "{msg}");
+    let (_, msg, _) = fails(
+        &lc,
+        "team_spawn",
+        json!({"role": "implementer", "brief": "b", "task": {"title": " "}}),
+    )
+    .await;
+    assert!(msg.contains("task.title"), "{msg}");
+    let list = ok(&lc, "task_list", json!({})).await;
+    assert_eq!(list["tasks"].as_array().unwrap().len(), 1, "{list}");
+}

@@ -204,46 +204,113 @@ fn claim_refusal(
     })
 }
 
+/// Inserts a checked [`NewTask`] with its dependencies and logs `task.created`.
+fn insert_task(
+    c: &Connection,
+    team_id: &str,
+    created_by: &str,
+    new: &NewTask,
+) -> StoreResult<Task> {
+    let task_id = new_id(prefix::TASK);
+    let now = now_ms();
+    ensure_member(c, team_id, created_by)?;
+    c.prepare_cached(
+        "INSERT INTO tasks (task_id, team_id, title, description, role, status, version,
+                            created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'open', 1, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        task_id,
+        team_id,
+        new.title,
+        new.description,
+        new.role,
+        created_by,
+        now
+    ])?;
+    for dep in &new.deps {
+        add_dep(c, team_id, &task_id, dep)?;
+    }
+    let t = load_task(c, team_id, &task_id)?;
+    log_event(
+        c,
+        team_id,
+        Some(created_by),
+        "task.created",
+        &serde_json::json!({ "task_id": task_id, "title": t.title, "deps": t.deps }),
+    )?;
+    Ok(t)
+}
+
+/// Claims `task_id` for `agent_id` (its refusal checks are the caller's, except that a task
+/// still waiting on dependencies is refused here) and logs `task.claimed`.
+fn claim_row(
+    c: &Connection,
+    team_id: &str,
+    task_id: &str,
+    agent_id: &str,
+    lease_ms: i64,
+) -> StoreResult<Task> {
+    let now = now_ms();
+    let waiting = unfinished_deps(c, task_id)?;
+    if !waiting.is_empty() {
+        return Err(StoreError::Conflict(format!(
+            "task {task_id} is not ready: waiting on {}",
+            waiting.join(", ")
+        )));
+    }
+    c.prepare_cached(
+        "UPDATE tasks SET status = 'claimed', claimed_by = ?2, lease_until = ?3,
+                          version = version + 1, updated_at = ?4
+         WHERE task_id = ?1",
+    )?
+    .execute(params![task_id, agent_id, now + lease_ms, now])?;
+    let t = load_task(c, team_id, task_id)?;
+    log_event(
+        c,
+        team_id,
+        Some(agent_id),
+        "task.claimed",
+        &serde_json::json!({ "task_id": task_id, "version": t.version }),
+    )?;
+    Ok(t)
+}
+
 impl Store {
     /// Creates a task; an unknown dependency is `NotFound`, a cycle `Invalid`.
     pub fn create_task(&self, team_id: &str, created_by: &str, new: NewTask) -> StoreResult<Task> {
+        self.check_new_task(&new)?;
+        self.write(|c| insert_task(c, team_id, created_by, &new))
+    }
+
+    /// Creates a task and claims it for `claimant` in one transaction, so a lead can file a
+    /// task and staff it in one call (`team_spawn` with an inline task). The task must be
+    /// ready at once: one waiting on an unfinished dependency is `Conflict` and nothing is
+    /// created.
+    pub fn create_task_claimed(
+        &self,
+        team_id: &str,
+        created_by: &str,
+        claimant: &str,
+        new: NewTask,
+        lease: Duration,
+    ) -> StoreResult<Task> {
+        self.check_new_task(&new)?;
+        let lease = checked_lease_ms(lease)?;
+        self.write(|c| {
+            let t = insert_task(c, team_id, created_by, &new)?;
+            ensure_member(c, team_id, claimant)?;
+            claim_row(c, team_id, &t.task_id, claimant, lease)
+        })
+    }
+
+    fn check_new_task(&self, new: &NewTask) -> StoreResult<()> {
         require_text("task title", &new.title)?;
         within_limit(
             "task description",
             &new.description,
             self.opts.max_artifact_bytes,
-        )?;
-        let task_id = new_id(prefix::TASK);
-        let now = now_ms();
-        self.write(|c| {
-            ensure_member(c, team_id, created_by)?;
-            c.prepare_cached(
-                "INSERT INTO tasks (task_id, team_id, title, description, role, status, version,
-                                    created_by, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', 1, ?6, ?7, ?7)",
-            )?
-            .execute(params![
-                task_id,
-                team_id,
-                new.title,
-                new.description,
-                new.role,
-                created_by,
-                now
-            ])?;
-            for dep in &new.deps {
-                add_dep(c, team_id, &task_id, dep)?;
-            }
-            let t = load_task(c, team_id, &task_id)?;
-            log_event(
-                c,
-                team_id,
-                Some(created_by),
-                "task.created",
-                &serde_json::json!({ "task_id": task_id, "title": t.title, "deps": t.deps }),
-            )?;
-            Ok(t)
-        })
+        )
     }
 
     /// Makes an open task wait on one more task, e.g. when a planner splits work after
@@ -310,21 +377,7 @@ impl Store {
                     })?
                 }
             };
-            c.prepare_cached(
-                "UPDATE tasks SET status = 'claimed', claimed_by = ?2, lease_until = ?3,
-                                  version = version + 1, updated_at = ?4
-                 WHERE task_id = ?1",
-            )?
-            .execute(params![task_id, agent_id, now + lease, now])?;
-            let t = load_task(c, team_id, &task_id)?;
-            log_event(
-                c,
-                team_id,
-                Some(agent_id),
-                "task.claimed",
-                &serde_json::json!({ "task_id": task_id, "version": t.version }),
-            )?;
-            Ok(t)
+            claim_row(c, team_id, &task_id, agent_id, lease)
         })
     }
 
