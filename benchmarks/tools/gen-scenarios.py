@@ -38,36 +38,39 @@ def create(step, deps_from_last):
     return f"      - mcp: {{server: team, tool: task_create, arguments: {{{inner}}}}}\n"
 
 
+def spawn_line(role, extra=""):
+    return f"      - mcp: {{server: team, tool: team_spawn, arguments: {{role: {role}, brief: {q(BRIEF)}{extra}}}}}\n"
+
+
+def inline_task(step):
+    """`team_spawn`'s inline `task`: filed and claimed for the worker in the spawn itself."""
+    return (f", task: {{title: {q(step['title'])}, description: {q(description(step))}, "
+            f"role: {q(step.get('role', 'implementer'))}}}")
+
+
 def lead_rules(steps):
     wave0 = [s for s in steps if not s.get("deps")]
     if steps[: len(wave0)] != wave0:
         sys.exit("steps without deps must come first")
-    out = ["  # ---------------------------------------------------------------- lead: plan\n",
-           "  - name: lead-plans\n",
-           "    when: {input_contains: \"role: lead\", prompt_contains: \"The job:\", tool_calls: 0}\n",
-           "    reply:\n"]
-    out += [create(s, False) for s in wave0]
-    for j in range(len(wave0), len(steps)):
-        if steps[j].get("deps") != "prev":
-            sys.exit("a dependent step must say `deps: prev`")
-        out += [f"  - name: lead-plans-{j + 1}\n",
-                f"    when: {{input_contains: \"role: lead\", prompt_contains: \"The job:\", tool_calls: {j}, last_output: {{tool: task_create}}}}\n",
-                "    reply:\n", create(steps[j], True)]
     roles = []
     for s in steps:
         r = s.get("role", "implementer")
         if r not in roles:
             roles.append(r)
     roles += ["implementer"] * (WORKERS - len(roles))
-    out += ["  - name: lead-spawns\n",
-            f"    when: {{input_contains: \"role: lead\", tool_calls: {len(steps)}, last_output: {{tool: task_create}}}}\n",
-            "    reply:\n"]
-    # Spawn i carries task i when that task is ready now (no deps): claimed at spawn.
-    for i, r in enumerate(roles):
-        task = ""
-        if i < len(wave0) and wave0[i].get("role", "implementer") == r:
-            task = f', task_id: "{{{{ outputs.task_create[{i}].id }}}}"'
-        out.append(f"      - mcp: {{server: team, tool: team_spawn, arguments: {{role: {r}, brief: {q(BRIEF)}{task}}}}}\n")
+    out = ["  # ---------------------------------------------------------------- lead: plan\n",
+           "  - name: lead-plans\n",
+           "    when: {input_contains: \"role: lead\", prompt_contains: \"The job:\", tool_calls: 0}\n",
+           "    reply:\n"]
+    inline = (len(wave0) == len(steps) and len(steps) <= WORKERS
+              and all(s.get("role", "implementer") == roles[i] for i, s in enumerate(steps)))
+    if inline:
+        # Every step is ready at once and has a spawn of its role: the lead plans and staffs
+        # in one request (each spawn files and claims its task).
+        for i, r in enumerate(roles):
+            out.append(spawn_line(r, inline_task(steps[i]) if i < len(steps) else ""))
+    else:
+        out += lead_files_then_spawns(steps, wave0, roles)
     out += ["  # ---------------------------------------------------------------- lead: later turns\n",
             "  - name: lead-waits\n",
             "    when: {input_contains: \"role: lead\", last_output: {tool: team_spawn}}\n",
@@ -84,6 +87,27 @@ def lead_rules(steps):
             "  - name: lead-idles\n",
             "    when: {input_contains: \"role: lead\"}\n",
             "    reply: {message: \"Noted; waiting for the board.\"}\n"]
+    return out
+
+
+def lead_files_then_spawns(steps, wave0, roles):
+    """A chain or mixed roles: file every task with `task_create`, then spawn, each spawn
+    carrying a ready task of its role (`task_id`, claimed at spawn)."""
+    out = [create(s, False) for s in wave0]
+    for j in range(len(wave0), len(steps)):
+        if steps[j].get("deps") != "prev":
+            sys.exit("a dependent step must say `deps: prev`")
+        out += [f"  - name: lead-plans-{j + 1}\n",
+                f"    when: {{input_contains: \"role: lead\", prompt_contains: \"The job:\", tool_calls: {j}, last_output: {{tool: task_create}}}}\n",
+                "    reply:\n", create(steps[j], True)]
+    out += ["  - name: lead-spawns\n",
+            f"    when: {{input_contains: \"role: lead\", tool_calls: {len(steps)}, last_output: {{tool: task_create}}}}\n",
+            "    reply:\n"]
+    for i, r in enumerate(roles):
+        task = ""
+        if i < len(wave0) and wave0[i].get("role", "implementer") == r:
+            task = f', task_id: "{{{{ outputs.task_create[{i}].id }}}}"'
+        out.append(spawn_line(r, task))
     return out
 
 
