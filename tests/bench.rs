@@ -88,8 +88,9 @@ fn a_broken_task_is_named_and_the_others_still_run() {
         fixed["workers_spawned"], 6,
         "fixed-6 always runs six: {fixed}"
     );
-    // What each agent spent, from the scripted model's request log: the lead plans, spawns
-    // and ends its turn (the supervisor finalizes the clean board); the worker spawned with the
+    // What each agent spent, from the scripted model's request log: the lead plans and
+    // spawns in one request (the spawn files its task inline) and ends its turn (the
+    // supervisor finalizes the clean board); the worker spawned with the
     // task starts on it, completes it and ends (no claim round trips); the five spawned with
     // nothing ready end at once.
     let requests = |run: &Value, agent: &str| -> Vec<u64> {
@@ -102,7 +103,7 @@ fn a_broken_task_is_named_and_the_others_still_run() {
             .collect()
     };
     let adaptive = &runs[2];
-    assert_eq!(requests(adaptive, "lead"), [3], "{adaptive}");
+    assert_eq!(requests(adaptive, "lead"), [2], "{adaptive}");
     assert_eq!(requests(adaptive, "implementer"), [3], "{adaptive}");
     let mut idle = requests(fixed, "implementer");
     idle.sort();
