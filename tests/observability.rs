@@ -83,7 +83,11 @@ fn check_mid_run(w: &World) -> Option<String> {
             t.title
         );
     }
-    let done_shown = snap.tasks.iter().filter(|t| t.status == "done").count();
+    let done_shown = snap
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done)
+        .count();
     assert!(done_shown >= done_before, "{text}");
     assert!(
         has_line(&lines, &[&format!("tasks {done_shown}/6 done")]),

@@ -380,13 +380,7 @@ impl Planner<'_, '_> {
     fn nudge_ready_work(&mut self) {
         let mut unstaffed = Vec::new();
         for task in &self.s.ready {
-            if self
-                .s
-                .nudged
-                .contains(&(task.task_id.clone(), task.version))
-            {
-                continue;
-            }
+            let key = (task.task_id.clone(), task.version);
             let fits = |a: &AgentView| task.role.as_deref().is_none_or(|r| r == a.role);
             let busy_fit = self.workers().any(|a| {
                 a.phase.owed() && fits(a) && task.claimed_by.as_deref() != Some(&a.agent_id)
@@ -402,12 +396,12 @@ impl Planner<'_, '_> {
                 })
                 .max_by_key(|&i| (self.agents[i].idle_for, std::cmp::Reverse(i)));
             let Some(i) = idle else {
-                if task.role.as_deref() != Some(LEAD) {
+                if task.role.as_deref() != Some(LEAD) && !self.s.lead_told.contains(&key) {
                     unstaffed.push(task);
                 }
                 continue;
             };
-            if self.resume_refused().is_some() {
+            if self.s.nudged.contains(&key) || self.resume_refused().is_some() {
                 continue;
             }
             self.set_phase(i, Phase::Starting);
@@ -418,6 +412,7 @@ impl Planner<'_, '_> {
             self.out.push(Action::TaskNudged {
                 task_id: task.task_id.clone(),
                 version: task.version,
+                lead: false,
             });
         }
         self.nudge_lead_to_staff(unstaffed);
@@ -447,6 +442,7 @@ impl Planner<'_, '_> {
             self.out.push(Action::TaskNudged {
                 task_id: t.task_id.clone(),
                 version: t.version,
+                lead: true,
             });
         }
     }

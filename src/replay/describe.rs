@@ -2,6 +2,7 @@
 //! terminal. Only ids, sizes, names and short fields of the (already redacted) payload are
 //! used; the log holds no bodies.
 
+use codex_teams_store::AgentState;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -204,16 +205,17 @@ fn resumed(p: &Value, name: &dyn Fn(&str) -> String) -> String {
 }
 
 fn agent_state(p: &Value) -> (Category, String) {
-    let from = p.get("from").and_then(Value::as_str).unwrap_or("");
-    let to = p.get("to").and_then(Value::as_str).unwrap_or("");
-    match to {
-        "running" if from != "running" => {
+    let word = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("");
+    let (from, to) = (word("from"), word("to"));
+    let state = |s: &str| s.parse::<AgentState>().ok();
+    match (state(from), state(to)) {
+        (f, Some(AgentState::Running)) if f != Some(AgentState::Running) => {
             let pgid = p.get("pgid").and_then(Value::as_i64).unwrap_or(0);
             (Category::Agent, format!("process started (pgid {pgid})"))
         }
-        "idle" => (Category::Agent, "process exited, idle".into()),
-        "stopped" => (Category::Agent, "stopped".into()),
-        "failed" => (Category::Recovery, format!("failed (was {from})")),
+        (_, Some(AgentState::Idle)) => (Category::Agent, "process exited, idle".into()),
+        (_, Some(AgentState::Stopped)) => (Category::Agent, "stopped".into()),
+        (_, Some(AgentState::Failed)) => (Category::Recovery, format!("failed (was {from})")),
         _ => (Category::Detail, format!("state {from} -> {to}")),
     }
 }

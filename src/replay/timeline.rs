@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use codex_teams_store::{Agent, Event, Millis, Team};
+use codex_teams_store::{Agent, AgentState, Event, Millis, Team};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -82,10 +82,31 @@ pub struct Turn {
     pub start_ms: i64,
     /// `None` while the turn runs (or when the log stops inside it).
     pub end_ms: Option<i64>,
-    /// `completed`, `failed`, `interrupted` (the process went away without an end) or
-    /// `running`.
-    pub outcome: String,
+    pub outcome: TurnOutcome,
     pub tokens: Tokens,
+}
+
+/// How a turn ended, or `running` while it goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnOutcome {
+    Running,
+    Completed,
+    Failed,
+    /// The process went away without an end.
+    Interrupted,
+}
+
+impl TurnOutcome {
+    /// The word shown (also the CSS class of the HTML timeline).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnOutcome::Running => "running",
+            TurnOutcome::Completed => "completed",
+            TurnOutcome::Failed => "failed",
+            TurnOutcome::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// One agent's lane.
@@ -194,28 +215,29 @@ pub fn build(team: &Team, agents: &[Agent], events: &[Event]) -> Timeline {
 fn track_turn(lane: &mut Lane, e: &Event, t: i64) -> Option<String> {
     match e.kind.as_str() {
         "codex.turn.started" => {
-            end_open_turn(lane, t, "interrupted");
+            end_open_turn(lane, t, TurnOutcome::Interrupted);
             let number = lane.turns.len() + 1;
             lane.turns.push(Turn {
                 number,
                 start_ms: t,
                 end_ms: None,
-                outcome: "running".into(),
+                outcome: TurnOutcome::Running,
                 tokens: Tokens::default(),
             });
             Some(format!("turn {number} started"))
         }
         "codex.turn.completed" | "codex.turn.failed" => {
             let outcome = if e.kind.ends_with("completed") {
-                "completed"
+                TurnOutcome::Completed
             } else {
-                "failed"
+                TurnOutcome::Failed
             };
             end_open_turn(lane, t, outcome);
             lane.turns.last().map(|turn| {
                 format!(
-                    "turn {} {outcome} after {}: {}",
+                    "turn {} {} after {}: {}",
                     turn.number,
+                    outcome.as_str(),
                     duration(t - turn.start_ms),
                     tokens_text(&turn.tokens)
                 )
@@ -230,9 +252,9 @@ fn track_turn(lane: &mut Lane, e: &Event, t: i64) -> Option<String> {
             None
         }
         "agent.state" => {
-            let to = e.payload.get("to").and_then(Value::as_str).unwrap_or("");
-            if to != "running" {
-                end_open_turn(lane, t, "interrupted");
+            let to = e.payload.get("to").and_then(Value::as_str);
+            if to.and_then(|s| s.parse::<AgentState>().ok()) != Some(AgentState::Running) {
+                end_open_turn(lane, t, TurnOutcome::Interrupted);
             }
             None
         }
@@ -240,12 +262,12 @@ fn track_turn(lane: &mut Lane, e: &Event, t: i64) -> Option<String> {
     }
 }
 
-fn end_open_turn(lane: &mut Lane, t: i64, outcome: &str) {
+fn end_open_turn(lane: &mut Lane, t: i64, outcome: TurnOutcome) {
     if let Some(turn) = lane.turns.last_mut()
         && turn.end_ms.is_none()
     {
         turn.end_ms = Some(t);
-        turn.outcome = outcome.into();
+        turn.outcome = outcome;
     }
 }
 

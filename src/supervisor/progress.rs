@@ -96,24 +96,22 @@ fn status_line(
     u: &Usage,
     budget: Option<u64>,
 ) -> String {
-    const LIVE: [&str; 2] = ["starting", "running"];
-    let live: usize = LIVE.iter().filter_map(|p| view.workers.get(*p)).sum();
-    let mut workers = format!("{live}/{MAX_WORKERS} live");
-    for (phase, n) in view
+    let live: usize = view
         .workers
         .iter()
-        .filter(|(p, _)| !LIVE.contains(&p.as_str()))
-    {
-        workers.push_str(&format!(", {n} {phase}"));
+        .filter(|(p, _)| p.busy())
+        .map(|(_, n)| n)
+        .sum();
+    let mut workers = format!("{live}/{MAX_WORKERS} live");
+    for (phase, n) in view.workers.iter().filter(|(p, _)| !p.busy()) {
+        workers.push_str(&format!(", {n} {}", phase.as_str()));
     }
     let spent = (u.input_tokens + u.output_tokens).max(0) as u64;
     let spent = match budget {
         Some(b) => format!("{}/{}", short(spent), short(b)),
         None => short(spent),
     };
-    let lead = view
-        .lead
-        .map_or("-".into(), |p| format!("{p:?}").to_lowercase());
+    let lead = view.lead.map_or("-", |p| p.as_str());
     format!("lead {lead} | workers {workers} | tasks {done}/{total} | tokens {spent}")
 }
 
@@ -137,9 +135,9 @@ mod tests {
             lead: Some(Phase::Idle),
             ..TeamView::default()
         };
-        view.workers.insert("running".into(), 2);
-        view.workers.insert("starting".into(), 1);
-        view.workers.insert("idle".into(), 3);
+        view.workers.insert(Phase::Running, 2);
+        view.workers.insert(Phase::Starting, 1);
+        view.workers.insert(Phase::Idle, 3);
         let u = Usage {
             input_tokens: 900,
             cached_input_tokens: 500,

@@ -19,6 +19,7 @@ use super::model::{self, ModelInputs};
 use super::process::{self, Pgid};
 use super::prompts;
 use super::runtime::{Phase, Supervisor, SupervisorOptions};
+use super::summary::RunStatus;
 use super::summary::{self, Scripted, Summary};
 use crate::policy::budget::{self, Board, RunState, StopReason};
 use crate::policy::roles::Sandbox;
@@ -107,16 +108,16 @@ impl StoppedBySignal {
 }
 
 impl Ending {
-    fn status(&self, team: TeamStatus) -> &'static str {
+    fn status(&self, team: TeamStatus) -> RunStatus {
         match self {
-            Ending::Finalized if team == TeamStatus::Failed => "failed",
-            Ending::Finalized => "finalized",
-            Ending::LeadFailed(_) => "failed",
-            Ending::Stop(StopReason::BudgetSpent { .. }) => "budget_spent",
-            Ending::Stop(StopReason::RunTimeout { .. }) => "timeout",
-            Ending::Stop(_) => "stopped",
-            Ending::Interrupted(..) => "interrupted",
-            Ending::Stalled => "stalled",
+            Ending::Finalized if team == TeamStatus::Failed => RunStatus::Failed,
+            Ending::Finalized => RunStatus::Finalized,
+            Ending::LeadFailed(_) => RunStatus::Failed,
+            Ending::Stop(StopReason::BudgetSpent { .. }) => RunStatus::BudgetSpent,
+            Ending::Stop(StopReason::RunTimeout { .. }) => RunStatus::Timeout,
+            Ending::Stop(_) => RunStatus::Stopped,
+            Ending::Interrupted(..) => RunStatus::Interrupted,
+            Ending::Stalled => RunStatus::Stalled,
         }
     }
 
@@ -392,7 +393,7 @@ impl Session {
                             &t,
                             None,
                             "team.stopped",
-                            &serde_json::json!({ "status": status_word, "reason": reason }),
+                            &serde_json::json!({ "status": status_word.as_str(), "reason": reason }),
                         )?;
                         s.set_team_status(&t, st)
                     }
@@ -408,7 +409,7 @@ impl Session {
             summary::from_store(&store, &t)
         })
         .await??;
-        summary.status = ending.status(team.status).to_string();
+        summary.status = ending.status(team.status);
         summary.reason = ending.reason();
         summary.agents_spawned = self.supervisor.agents_spawned().max(summary.agents_spawned);
         summary.peak_threads = self.supervisor.peak_threads();
@@ -434,7 +435,7 @@ impl Session {
             m.shutdown().await;
         }
         match ending {
-            Ending::Finalized if summary.status == "finalized" => Ok(()),
+            Ending::Finalized if summary.status == RunStatus::Finalized => Ok(()),
             Ending::Interrupted(signal, signo) => Err(StoppedBySignal {
                 signal,
                 signo,
@@ -626,14 +627,19 @@ mod tests {
 
     #[test]
     fn endings_map_to_summary_statuses() {
-        assert_eq!(Ending::Finalized.status(TeamStatus::Finalized), "finalized");
-        assert_eq!(Ending::Finalized.status(TeamStatus::Failed), "failed");
+        let word = |e: &Ending, t| e.status(t).as_str();
+        assert_eq!(word(&Ending::Finalized, TeamStatus::Finalized), "finalized");
+        assert_eq!(word(&Ending::Finalized, TeamStatus::Failed), "failed");
         assert_eq!(
-            Ending::Interrupted("SIGINT", 2).status(TeamStatus::Running),
+            word(&Ending::Interrupted("SIGINT", 2), TeamStatus::Running),
             "interrupted"
         );
         let budget = Ending::Stop(StopReason::BudgetSpent { spent: 5, total: 4 });
-        assert_eq!(budget.status(TeamStatus::Running), "budget_spent");
+        assert_eq!(word(&budget, TeamStatus::Running), "budget_spent");
+        assert_eq!(
+            serde_json::to_value(RunStatus::BudgetSpent).unwrap(),
+            "budget_spent"
+        );
         assert!(budget.reason().contains("5 of 4"));
     }
 }

@@ -1,7 +1,7 @@
 //! `codex-teams status [TEAM_ID] [--json]`: the teams in the store, or one team's agents,
 //! tasks and usage. Read-only; works while a run is going on.
 
-use codex_teams_store::{Store, TaskFilter};
+use codex_teams_store::{AgentState, Store, TaskFilter, TeamStatus};
 use serde_json::{Value, json};
 
 use super::home::TeamsHome;
@@ -17,24 +17,37 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-fn name<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+/// An agent's state as `status` and `watch` show it: the store's, except that an agent
+/// recorded mid-turn in a team that is no longer running has no process: it was
+/// interrupted, and `resume` restarts it. Saying `running` there would be a lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownState {
+    Agent(AgentState),
+    Interrupted,
 }
 
-/// An agent recorded mid-turn in a team that is no longer running has no process: it was
-/// interrupted, and `resume` restarts it. Saying `running` there would be a lie.
-fn shown_state(
-    team: codex_teams_store::TeamStatus,
-    agent: codex_teams_store::AgentState,
-) -> String {
-    use codex_teams_store::{AgentState, TeamStatus};
-    if team != TeamStatus::Running && agent == AgentState::Running {
-        "interrupted".into()
-    } else {
-        name(agent)
+impl serde::Serialize for ShownState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl ShownState {
+    /// What to show for an agent in `agent` state on a team in `team` status.
+    pub fn of(team: TeamStatus, agent: AgentState) -> Self {
+        if team != TeamStatus::Running && agent == AgentState::Running {
+            ShownState::Interrupted
+        } else {
+            ShownState::Agent(agent)
+        }
+    }
+
+    /// The word shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShownState::Agent(a) => a.as_str(),
+            ShownState::Interrupted => "interrupted",
+        }
     }
 }
 
@@ -49,7 +62,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
                 let s = summary::from_store(&store, &t.team_id)?;
                 teams.push(json!({
                     "team_id": t.team_id,
-                    "status": name(t.status),
+                    "status": t.status,
                     "goal": codex_teams_mcp::redact::preview(&t.goal, 80),
                     "agents": s.tokens.by_agent.len(),
                     "tasks": s.tasks,
@@ -64,17 +77,13 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
             let s = summary::from_store(&store, id)?;
             let mut agents = Vec::new();
             for a in store.list_agents(id)? {
-                let u = s
-                    .tokens
-                    .by_agent
-                    .get(&a.agent_id)
-                    .cloned()
-                    .unwrap_or_default();
+                let u = s.tokens.by_agent.get(&a.agent_id);
+                let count = |f: fn(&summary::AgentTokens) -> i64| u.map_or(0, f);
                 agents.push(json!({
                     "agent_id": a.agent_id, "name": a.name, "role": a.role,
-                    "state": shown_state(team.status, a.state), "thread_id": a.thread_id, "pgid": a.pgid,
+                    "state": ShownState::of(team.status, a.state), "thread_id": a.thread_id, "pgid": a.pgid,
                     "model": a.model, "inbox": store.pending_count(id, &a.agent_id)?,
-                    "tokens": {"input": u.input, "cached_input": u.cached_input, "output": u.output},
+                    "tokens": {"input": count(|u| u.input), "cached_input": count(|u| u.cached_input), "output": count(|u| u.output)},
                 }));
             }
             let tasks: Vec<Value> = store
@@ -82,7 +91,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
                 .into_iter()
                 .map(|t| {
                     json!({
-                        "task_id": t.task_id, "title": t.title, "status": name(t.status),
+                        "task_id": t.task_id, "title": t.title, "status": t.status,
                         "role": t.role, "claimed_by": t.claimed_by,
                         "artifact": t.result_artifact,
                     })
@@ -101,7 +110,7 @@ pub fn collect(home: &TeamsHome, team_id: Option<&str>) -> anyhow::Result<Value>
                 });
             Ok(json!({
                 "team_id": team.team_id,
-                "status": name(team.status),
+                "status": team.status,
                 "reason": reason,
                 "goal": team.goal,
                 "cwd": team.cwd,

@@ -4,15 +4,64 @@
 
 use std::collections::BTreeMap;
 
-use codex_teams_store::{Store, TaskFilter, TaskStatus};
+use codex_teams_store::{AgentState, Store, TaskFilter, TaskStatus, TeamStatus};
 use serde::Serialize;
 
+/// How a run ended, or `running` while it goes on: one word shared by the summary, the
+/// `team.stopped` event and the exit message, so a script can match on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    #[default]
+    Running,
+    Finalized,
+    Failed,
+    BudgetSpent,
+    Timeout,
+    Interrupted,
+    Stalled,
+    Stopped,
+}
+
+impl RunStatus {
+    /// The word in the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finalized => "finalized",
+            RunStatus::Failed => "failed",
+            RunStatus::BudgetSpent => "budget_spent",
+            RunStatus::Timeout => "timeout",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Stalled => "stalled",
+            RunStatus::Stopped => "stopped",
+        }
+    }
+}
+
+impl From<TeamStatus> for RunStatus {
+    fn from(t: TeamStatus) -> Self {
+        match t {
+            TeamStatus::Running => RunStatus::Running,
+            TeamStatus::Finalized => RunStatus::Finalized,
+            TeamStatus::Failed => RunStatus::Failed,
+            TeamStatus::Stopped => RunStatus::Stopped,
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One agent's tokens in the summary.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AgentTokens {
     pub role: String,
     pub name: String,
-    pub state: String,
+    pub state: AgentState,
     pub input: i64,
     pub cached_input: i64,
     pub output: i64,
@@ -47,8 +96,7 @@ pub struct Scripted {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub team_id: String,
-    /// `finalized`, `failed`, `budget_spent`, `timeout`, `interrupted`, `stalled`, `stopped`.
-    pub status: String,
+    pub status: RunStatus,
     /// One sentence on why the run ended.
     pub reason: String,
     /// Workers that really ran: a codex process was started for them. Spawns the fan-out
@@ -70,13 +118,6 @@ pub struct Summary {
     pub scripted: Option<Scripted>,
 }
 
-fn name_of<T: Serialize>(v: T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// Reads the store's side of the summary (tokens, tasks, messages, artifacts). The caller
 /// fills in status, wall time, peak threads and the spawn count it knows.
 pub fn from_store(store: &Store, team_id: &str) -> anyhow::Result<Summary> {
@@ -85,7 +126,7 @@ pub fn from_store(store: &Store, team_id: &str) -> anyhow::Result<Summary> {
         ..Summary::default()
     };
     let team = store.team(team_id)?;
-    s.status = name_of(team.status);
+    s.status = team.status.into();
     for a in store.list_agents(team_id)? {
         let u = store.agent_usage(team_id, &a.agent_id)?;
         s.tokens.input += u.input_tokens;
@@ -108,7 +149,7 @@ pub fn from_store(store: &Store, team_id: &str) -> anyhow::Result<Summary> {
             AgentTokens {
                 role: a.role.clone(),
                 name: a.name.clone(),
-                state: name_of(a.state),
+                state: a.state,
                 input: u.input_tokens,
                 cached_input: u.cached_input_tokens,
                 output: u.output_tokens,
@@ -168,7 +209,13 @@ impl Summary {
         for (id, a) in &self.tokens.by_agent {
             out.push_str(&format!(
                 "    {:<14} {:<12} {:<8} {:>9} {:>9} {:>7}  {}\n",
-                a.name, a.role, a.state, a.input, a.cached_input, a.output, id
+                a.name,
+                a.role,
+                a.state.as_str(),
+                a.input,
+                a.cached_input,
+                a.output,
+                id
             ));
         }
         if let Some(sc) = &self.scripted {
@@ -200,7 +247,7 @@ mod tests {
             AgentTokens {
                 role: "implementer".into(),
                 name: "implementer-1".into(),
-                state: "stopped".into(),
+                state: AgentState::Stopped,
                 input: 1200,
                 cached_input: 800,
                 output: 95,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::policy::MAX_WORKERS;
 use crate::replay::timeline::{Category, Timeline, Tokens, clock};
+use crate::supervisor::status::ShownState;
 
 /// How many tool calls per agent and messages are kept.
 const RECENT: usize = 8;
@@ -19,7 +20,7 @@ pub struct AgentRow {
     pub name: String,
     pub role: String,
     /// The store's state; `interrupted` for an agent left mid-turn by a team that stopped.
-    pub state: String,
+    pub state: ShownState,
     /// The task it holds (`task_id title`).
     pub task: Option<String>,
     /// How long its current turn has run (ms), when it is in one.
@@ -35,7 +36,7 @@ pub struct AgentRow {
 pub struct TaskRow {
     pub task_id: String,
     pub title: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub owner: Option<String>,
 }
 
@@ -43,7 +44,7 @@ pub struct TaskRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
     pub team_id: String,
-    pub status: String,
+    pub status: TeamStatus,
     pub goal: String,
     /// Milliseconds since the team started (to now while it runs, else to its last event).
     pub elapsed_ms: i64,
@@ -92,11 +93,7 @@ impl Snapshot {
                             && k.status == TaskStatus::Claimed
                     })
                     .map(|k| format!("{} {}", k.task_id, k.title));
-                let state = if !running && a.state == AgentState::Running {
-                    "interrupted".to_string()
-                } else {
-                    a.state.as_str().to_string()
-                };
+                let state = ShownState::of(team.status, a.state);
                 agent_row(&t, &a.agent_id, state, task, now_rel)
             })
             .collect();
@@ -105,7 +102,7 @@ impl Snapshot {
             .map(|k| TaskRow {
                 task_id: k.task_id.clone(),
                 title: k.title.clone(),
-                status: k.status.as_str().to_string(),
+                status: k.status,
                 owner: k.claimed_by.as_deref().map(name_of),
             })
             .collect();
@@ -114,7 +111,7 @@ impl Snapshot {
             .map(|p| p.budget.total_tokens);
         Ok(Snapshot {
             team_id: team.team_id.clone(),
-            status: team.status.as_str().to_string(),
+            status: team.status,
             goal: t.goal.clone(),
             elapsed_ms: now_rel.max(0),
             agents: rows,
@@ -132,14 +129,14 @@ impl Snapshot {
 fn agent_row(
     t: &Timeline,
     agent_id: &str,
-    state: String,
+    state: ShownState,
     task: Option<String>,
     now_rel: i64,
 ) -> AgentRow {
     let lane = t.lanes.iter().find(|l| l.agent_id == agent_id);
     let open = lane
         .and_then(|l| l.turns.last())
-        .filter(|turn| turn.end_ms.is_none() && state == "running");
+        .filter(|turn| turn.end_ms.is_none() && state == ShownState::Agent(AgentState::Running));
     let mut tools: Vec<String> = t
         .entries
         .iter()

@@ -8,8 +8,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Gauge, List, ListItem, Paragraph, Row, Table};
 
+use codex_teams_store::{AgentState, TaskStatus};
+
 use super::snapshot::Snapshot;
 use crate::replay::timeline::duration;
+use crate::supervisor::status::ShownState;
 
 /// What the user chose: the focused agent (an index into the agents), if any.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,7 +79,11 @@ fn header(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
             format!("team {} ", s.team_id),
             Style::default().add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!("({}) {}  ", s.status, duration(s.elapsed_ms))),
+        Span::raw(format!(
+            "({}) {}  ",
+            s.status.as_str(),
+            duration(s.elapsed_ms)
+        )),
         Span::styled(s.goal.clone(), Style::default().fg(Color::DarkGray)),
     ]);
     f.render_widget(Paragraph::new(line), area);
@@ -113,13 +120,13 @@ fn gauges(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
     f.render_widget(budget, cols[1]);
 }
 
-fn state_color(state: &str) -> Color {
+fn state_color(state: ShownState) -> Color {
     match state {
-        "running" => Color::Green,
-        "idle" => Color::Blue,
-        "failed" | "interrupted" => Color::Red,
-        "pending" => Color::Yellow,
-        _ => Color::DarkGray,
+        ShownState::Agent(AgentState::Running) => Color::Green,
+        ShownState::Agent(AgentState::Idle) => Color::Blue,
+        ShownState::Agent(AgentState::Failed) | ShownState::Interrupted => Color::Red,
+        ShownState::Agent(AgentState::Pending) => Color::Yellow,
+        ShownState::Agent(AgentState::Stopped) => Color::DarkGray,
     }
 }
 
@@ -138,7 +145,7 @@ fn agents(f: &mut Frame<'_>, area: Rect, s: &Snapshot, ui: &Ui) {
         Row::new(vec![
             Cell::from(a.name.clone()),
             Cell::from(a.role.clone()),
-            Cell::from(a.state.clone()).style(Style::default().fg(state_color(&a.state))),
+            Cell::from(a.state.as_str()).style(Style::default().fg(state_color(a.state))),
             Cell::from(a.task.clone().unwrap_or_else(|| "-".into())),
             Cell::from(a.turn_ms.map_or("-".into(), duration)),
             Cell::from(a.turns.to_string()),
@@ -166,7 +173,11 @@ fn agents(f: &mut Frame<'_>, area: Rect, s: &Snapshot, ui: &Ui) {
 }
 
 fn board(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
-    let done = s.tasks.iter().filter(|t| t.status == "done").count();
+    let done = s
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done)
+        .count();
     let items: Vec<ListItem> = s
         .tasks
         .iter()
@@ -176,7 +187,7 @@ fn board(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
                 .as_deref()
                 .map(|o| format!(" @{o}"))
                 .unwrap_or_default();
-            ListItem::new(format!("{:<8} {}{owner}", t.status, t.title))
+            ListItem::new(format!("{:<8} {}{owner}", t.status.as_str(), t.title))
         })
         .collect();
     let title = format!("tasks {done}/{} done", s.tasks.len());

@@ -68,8 +68,14 @@ pub enum Action {
         agent_id: String,
         pending_seen: usize,
     },
-    /// A ready task an idle worker was nudged about (not again at this version).
-    TaskNudged { task_id: String, version: u32 },
+    /// A ready task an idle worker (or, with `lead`, the lead) was told of: not again at
+    /// this version. Two records, so telling the lead never keeps a worker from hearing of
+    /// the task later, nor the other way round.
+    TaskNudged {
+        task_id: String,
+        version: u32,
+        lead: bool,
+    },
     /// The worker will not run again (until mail wakes it, for idle shutdown).
     Retire { agent_id: String, why: RetireWhy },
     /// Stop a running turn: SIGTERM to its process group, SIGKILL after the grace period.

@@ -10,7 +10,7 @@ use crate::policy::profile::Profile;
 use crate::policy::spend::Limit;
 
 /// Where an agent is, as far as the supervising process knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
     /// Asked for, not admitted yet (the fan-out policy said wait).
     Queued,
@@ -27,6 +27,18 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The word shown in progress lines and views.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Idle => "idle",
+            Phase::Stopped => "stopped",
+            Phase::Failed => "failed",
+        }
+    }
+
     /// Holds (or is about to hold) a process.
     pub fn busy(self) -> bool {
         matches!(self, Phase::Starting | Phase::Running)
@@ -99,6 +111,8 @@ pub struct Snapshot<'a> {
     pub board_done_nudged: bool,
     /// Ready tasks (id, version) an idle worker was already nudged about.
     pub nudged: HashSet<(String, u32)>,
+    /// Ready tasks (id, version) the lead was already told no worker can take.
+    pub lead_told: HashSet<(String, u32)>,
     /// The team was quiet at the last pass (nothing ran, nothing owed).
     pub quiet: bool,
     /// Every agent of the team, in arrival order.

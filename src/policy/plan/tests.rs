@@ -27,7 +27,16 @@ pub(super) fn brief(a: &Action) -> String {
             agent_id,
             pending_seen,
         } => format!("settle {agent_id} {pending_seen}"),
-        Action::TaskNudged { task_id, version } => format!("nudged {task_id}@{version}"),
+        Action::TaskNudged {
+            task_id,
+            version,
+            lead: false,
+        } => format!("nudged {task_id}@{version}"),
+        Action::TaskNudged {
+            task_id,
+            version,
+            lead: true,
+        } => format!("lead told {task_id}@{version}"),
         Action::Retire { agent_id, why } => match why {
             RetireWhy::TeamEnded => format!("retire {agent_id} team_ended"),
             RetireWhy::Idle { resumable, .. } => {
@@ -109,6 +118,7 @@ pub(super) fn base(profile: &Profile) -> Snapshot<'_> {
         lead_id: Some("L".into()),
         board_done_nudged: false,
         nudged: HashSet::new(),
+        lead_told: HashSet::new(),
         quiet: false,
         agents: vec![agent("L", "lead", Phase::Running, 0)],
         tasks: Vec::new(),

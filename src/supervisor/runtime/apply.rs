@@ -50,8 +50,17 @@ fn note(st: &mut State, team_id: &str, action: &Action) -> Option<Pgid> {
         let t = st.teams.get_mut(team_id)?;
         match action {
             Action::MarkFinalized => drop(t.finalized_at.get_or_insert_with(Instant::now)),
-            Action::TaskNudged { task_id, version } => {
-                t.nudged_tasks.insert((task_id.clone(), *version));
+            Action::TaskNudged {
+                task_id,
+                version,
+                lead,
+            } => {
+                let told = if *lead {
+                    &mut t.lead_told
+                } else {
+                    &mut t.nudged_tasks
+                };
+                told.insert((task_id.clone(), *version));
             }
             Action::MarkQuiet => drop(t.quiet_since.get_or_insert_with(Instant::now)),
             Action::MarkActive => t.quiet_since = None,

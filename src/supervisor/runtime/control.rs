@@ -93,6 +93,7 @@ impl Supervisor {
             lead_id: team.and_then(|t| t.lead_id.clone()),
             board_done_nudged: team.is_some_and(|t| t.board_done_nudged),
             nudged: team.map(|t| t.nudged_tasks.clone()).unwrap_or_default(),
+            lead_told: team.map(|t| t.lead_told.clone()).unwrap_or_default(),
             quiet: team.is_some_and(|t| t.quiet_since.is_some()),
             agents,
             tasks: read.tasks.iter().map(task_view).collect(),

@@ -314,9 +314,7 @@ impl Supervisor {
             if a.phase.busy() || a.phase == Phase::Queued {
                 v.workers_busy += 1;
             }
-            *v.workers
-                .entry(format!("{:?}", a.phase).to_lowercase())
-                .or_default() += 1;
+            *v.workers.entry(a.phase).or_default() += 1;
         }
         v
     }

@@ -126,6 +126,7 @@ pub(super) struct TeamRt {
     pub(super) lead_id: Option<String>,
     pub(super) finalized_at: Option<Instant>,
     pub(super) nudged_tasks: HashSet<(String, u32)>,
+    pub(super) lead_told: HashSet<(String, u32)>,
     pub(super) board_done_nudged: bool,
     pub(super) quiet_since: Option<Instant>,
     pub(super) stopping: bool,
@@ -146,6 +147,7 @@ impl TeamRt {
             lead_id: lead_id.map(str::to_string),
             finalized_at: None,
             nudged_tasks: HashSet::new(),
+            lead_told: HashSet::new(),
             board_done_nudged: false,
             quiet_since: None,
             stopping: false,
@@ -213,7 +215,7 @@ pub struct TeamView {
     /// Workers queued, starting or running.
     pub workers_busy: usize,
     /// Workers in each phase.
-    pub workers: BTreeMap<String, usize>,
+    pub workers: BTreeMap<Phase, usize>,
     /// Nothing ran, nothing is owed, nothing changed since this instant.
     pub quiet_since: Option<Instant>,
     /// Whether the lead was already told the board is done.

@@ -152,7 +152,10 @@ async fn lead_hears_when_a_waiting_spawn_is_refused() {
     .await
     .expect("the spawn waits rather than being refused");
     sup.tick().await.unwrap();
-    assert_eq!(sup.view(&team.team_id).workers.get("queued"), Some(&1));
+    assert_eq!(
+        sup.view(&team.team_id).workers.get(&Phase::Queued),
+        Some(&1)
+    );
 
     // The budget runs out: the waiting spawn is refused at the next pass.
     let (t, l) = (team.team_id.clone(), lead.agent.agent_id.clone());
@@ -166,7 +169,10 @@ async fn lead_hears_when_a_waiting_spawn_is_refused() {
     .await
     .unwrap();
     sup.tick().await.unwrap();
-    assert_eq!(sup.view(&team.team_id).workers.get("failed"), Some(&1));
+    assert_eq!(
+        sup.view(&team.team_id).workers.get(&Phase::Failed),
+        Some(&1)
+    );
 
     let (t, l, w) = (
         team.team_id.clone(),

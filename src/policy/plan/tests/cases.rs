@@ -465,7 +465,11 @@ pub(super) const CASES: &[(&str, &str, Setup, &[&str])] = &[
             ready(s, "t2");
             find(s, "L").phase = Phase::Idle
         },
-        &["resume L unstaffed t1,t2", "nudged t1@1", "nudged t2@1"],
+        &[
+            "resume L unstaffed t1,t2",
+            "lead told t1@1",
+            "lead told t2@1",
+        ],
     ),
     (
         "ready work no worker fits goes to the lead; the one a worker fits to the worker",
@@ -482,18 +486,39 @@ pub(super) const CASES: &[(&str, &str, Setup, &[&str])] = &[
             "resume w1 tasks 1",
             "nudged t1@1",
             "resume L unstaffed t2",
-            "nudged t2@1",
+            "lead told t2@1",
         ],
     ),
     (
-        "unstaffed work already told of at this version: nothing",
+        "unstaffed work the lead was already told of at this version: nothing",
+        "default",
+        |s| {
+            ready(s, "t1");
+            s.lead_told.insert(("t1".into(), 1));
+            find(s, "L").phase = Phase::Idle
+        },
+        &["quiet"],
+    ),
+    (
+        "a task a worker was nudged about, with no worker left: the lead still hears of it",
         "default",
         |s| {
             ready(s, "t1");
             s.nudged.insert(("t1".into(), 1));
             find(s, "L").phase = Phase::Idle
         },
-        &["quiet"],
+        &["resume L unstaffed t1", "lead told t1@1"],
+    ),
+    (
+        "a task the lead was told of, then a fitting worker idles: the worker is nudged",
+        "default",
+        |s| {
+            ready(s, "t1");
+            s.lead_told.insert(("t1".into(), 1));
+            workers(s, 1, Phase::Idle);
+            find(s, "L").phase = Phase::Idle
+        },
+        &["resume w1 tasks 1", "nudged t1@1"],
     ),
     (
         "unstaffed work while the lead runs: it may be staffing now",
