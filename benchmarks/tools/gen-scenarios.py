@@ -29,15 +29,6 @@ def description(step):
     return f"{step['title']}. size: {step.get('size', 'small')}\nrun: {step['run']}"
 
 
-def create(step, deps_from_last):
-    args = {"title": q(step["title"]), "description": q(description(step)),
-            "role": q(step.get("role", "implementer"))}
-    if deps_from_last:
-        args["deps"] = '["{{ last_output.id }}"]'
-    inner = ", ".join(f"{k}: {v}" for k, v in args.items())
-    return f"      - mcp: {{server: team, tool: task_create, arguments: {{{inner}}}}}\n"
-
-
 def spawn_line(role, extra=""):
     return f"      - mcp: {{server: team, tool: team_spawn, arguments: {{role: {role}, brief: {q(BRIEF)}{extra}}}}}\n"
 
@@ -90,23 +81,31 @@ def lead_rules(steps):
     return out
 
 
+def plan_line(steps):
+    """One `task_plan` call filing every step; a dependent step names the one before as `#N`."""
+    items = []
+    for j, step in enumerate(steps):
+        item = (f"{{title: {q(step['title'])}, description: {q(description(step))}, "
+                f"role: {q(step.get('role', 'implementer'))}")
+        if step.get("deps"):
+            if step["deps"] != "prev":
+                sys.exit("a dependent step must say `deps: prev`")
+            item += f', deps: ["#{j}"]'
+        items.append(item + "}")
+    return f"      - mcp: {{server: team, tool: task_plan, arguments: {{tasks: [{', '.join(items)}]}}}}\n"
+
+
 def lead_files_then_spawns(steps, wave0, roles):
-    """A chain or mixed roles: file every task with `task_create`, then spawn, each spawn
-    carrying a ready task of its role (`task_id`, claimed at spawn)."""
-    out = [create(s, False) for s in wave0]
-    for j in range(len(wave0), len(steps)):
-        if steps[j].get("deps") != "prev":
-            sys.exit("a dependent step must say `deps: prev`")
-        out += [f"  - name: lead-plans-{j + 1}\n",
-                f"    when: {{input_contains: \"role: lead\", prompt_contains: \"The job:\", tool_calls: {j}, last_output: {{tool: task_create}}}}\n",
-                "    reply:\n", create(steps[j], True)]
-    out += ["  - name: lead-spawns\n",
-            f"    when: {{input_contains: \"role: lead\", tool_calls: {len(steps)}, last_output: {{tool: task_create}}}}\n",
-            "    reply:\n"]
+    """A chain or mixed roles: file the whole plan in one `task_plan` call, then spawn, each
+    spawn carrying a ready task of its role (`task_id`, claimed at spawn)."""
+    out = [plan_line(steps),
+           "  - name: lead-spawns\n",
+           "    when: {input_contains: \"role: lead\", last_output: {tool: task_plan}}\n",
+           "    reply:\n"]
     for i, r in enumerate(roles):
         task = ""
         if i < len(wave0) and wave0[i].get("role", "implementer") == r:
-            task = f', task_id: "{{{{ outputs.task_create[{i}].id }}}}"'
+            task = f', task_id: "{{{{ outputs.task_plan.tasks[{i}].id }}}}"'
         out.append(spawn_line(r, task))
     return out
 

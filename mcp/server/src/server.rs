@@ -758,6 +758,65 @@ impl TeamServer {
 
     // ------------------------------------------------------------ tasks
 
+    #[tool(
+        description = "File several tasks at once (all or none), in order; a dep may be `#N`, the N-th task of this call. Returns them in order."
+    )]
+    async fn task_plan(
+        &self,
+        Parameters(a): Parameters<TaskPlanArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<TaskListOut>, ErrorData> {
+        let c = self.caller(&ctx)?;
+        if a.tasks.len() > MAX_PLAN_TASKS {
+            return Err(invalid(format!(
+                "tasks: {} tasks in one plan; at most {MAX_PLAN_TASKS}",
+                a.tasks.len()
+            )));
+        }
+        let new: Vec<NewTask> = a
+            .tasks
+            .into_iter()
+            .map(|t| NewTask {
+                title: t.title,
+                description: t.description.unwrap_or_default(),
+                role: t.role.map(|r| r.as_str().to_string()),
+                deps: t.deps,
+            })
+            .collect();
+        let cc = c.clone();
+        let (made, ready) = self
+            .hub
+            .with_store(move |s| {
+                let made = s.create_tasks(&cc.team_id, &cc.agent_id, new)?;
+                let ready: HashSet<String> = s
+                    .ready_tasks(&cc.team_id)?
+                    .into_iter()
+                    .map(|r| r.task_id)
+                    .collect();
+                Ok((made, ready))
+            })
+            .await?;
+        for t in &made {
+            tracing::info!(
+                target: EVENT_TARGET,
+                event = "task.created",
+                team_id = %c.team_id,
+                agent_id = %c.agent_id,
+                task_id = %t.task_id,
+                deps = t.deps.len(),
+            );
+        }
+        self.hub.board_changed(&c.team_id);
+        let tasks = made
+            .into_iter()
+            .map(|t| {
+                let state = task_state(&t, &ready);
+                task_out(t, state, false)
+            })
+            .collect();
+        Ok(Json(TaskListOut { tasks }))
+    }
+
     #[tool(description = "Add a task to the board; it is ready when all deps are done.")]
     async fn task_create(
         &self,

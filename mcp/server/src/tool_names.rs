@@ -14,6 +14,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "team_ack",
     "team_wait",
     "task_create",
+    "task_plan",
     "task_claim",
     "task_update",
     "task_list",

@@ -313,6 +313,32 @@ pub struct TaskCreateArgs {
     pub deps: Vec<String>,
 }
 
+/// One task of a `task_plan`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedTask {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Best-suited role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Task ids, or `#N`: the N-th task (from 1) of this plan, listed before this one.
+    #[serde(default)]
+    pub deps: Vec<String>,
+}
+
+/// Arguments of `task_plan`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPlanArgs {
+    /// In order; at most 64.
+    pub tasks: Vec<PlannedTask>,
+}
+
+/// Most tasks one `task_plan` call may file.
+pub const MAX_PLAN_TASKS: usize = 64;
+
 /// Task status as tools show it; `ready` is open with all dependencies done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -40,7 +40,7 @@ async fn every_tool_over_stdio() {
         .into_iter()
         .map(|t| t.name.to_string())
         .collect();
-    assert_eq!(names.len(), 21, "{names:?}");
+    assert_eq!(names.len(), 22, "{names:?}");
     assert!(names.contains(&"team_start".to_string()));
 
     let (code, msg, _) = fails(&lead, "team_status", json!({})).await;

@@ -99,3 +99,68 @@ async fn board_changes_between_waits_reach_the_next_wait_once() {
         c.cancel().await.ok();
     }
 }
+
+/// `task_plan` files a whole chain in one call over the real HTTP transport: `#N` deps
+/// resolve to the call's own tasks, only the first is ready, and a bad reference refuses
+/// the whole plan with an error naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_files_a_chain_in_one_call() {
+    let env = Env::new().await;
+    let (team, lead) = env.team("plan");
+    let worker = env.worker(&team.team_id, "w", "implementer");
+    let lc = env.client(&lead).await;
+    let wc = env.client(&worker).await;
+    let plan = ok(
+        &lc,
+        "task_plan",
+        json!({"tasks": [
+            {"title": "parse", "role": "implementer"},
+            {"title": "transform", "deps": ["#1"]},
+            {"title": "render", "deps": ["#2"]},
+        ]}),
+    )
+    .await;
+    let tasks = plan["tasks"].as_array().unwrap();
+    let id = |i: usize| tasks[i]["id"].as_str().unwrap().to_string();
+    let got: Vec<(&str, &str)> = tasks
+        .iter()
+        .map(|t| (t["title"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("parse", "ready"),
+            ("transform", "open"),
+            ("render", "open")
+        ]
+    );
+    assert_eq!(tasks[1]["deps"], json!([id(0)]));
+    assert_eq!(tasks[2]["deps"], json!([id(1)]));
+
+    let bad = call(
+        &lc,
+        "task_plan",
+        json!({"tasks": [{"title": "a"}, {"title": "b", "deps": ["#3"]}]}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        bad.message.contains("task 2 of the plan") && bad.message.contains("#3"),
+        "{bad:?}"
+    );
+    let listed = ok(&lc, "task_list", json!({})).await;
+    assert_eq!(
+        listed["tasks"].as_array().unwrap().len(),
+        3,
+        "the refused plan filed nothing: {listed}"
+    );
+    // The worker sees the chain's head as ready work on the board.
+    let w = ok(&wc, "task_list", json!({"status": "ready"})).await;
+    let ready: Vec<&str> = w["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ready, [id(0).as_str()], "{w}");
+}

@@ -283,6 +283,47 @@ impl Store {
         self.write(|c| insert_task(c, team_id, created_by, &new))
     }
 
+    /// Files several tasks in one transaction (all or none), so a planner states a whole
+    /// plan in one call instead of one model request per task: a dependency may be a task id
+    /// or `#N`, the N-th task (from 1) of this same call, which must come before it.
+    pub fn create_tasks(
+        &self,
+        team_id: &str,
+        created_by: &str,
+        new: Vec<NewTask>,
+    ) -> StoreResult<Vec<Task>> {
+        if new.is_empty() {
+            return Err(StoreError::Invalid("a plan needs at least one task".into()));
+        }
+        for t in &new {
+            self.check_new_task(t)?;
+        }
+        self.write(|c| {
+            let mut made: Vec<Task> = Vec::with_capacity(new.len());
+            for (i, t) in new.iter().enumerate() {
+                let mut t = t.clone();
+                for dep in &mut t.deps {
+                    if let Some(n) = dep.strip_prefix('#') {
+                        let earlier = n
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|&n| n >= 1 && n <= i)
+                            .and_then(|n| made.get(n - 1));
+                        let Some(earlier) = earlier else {
+                            return Err(StoreError::Invalid(format!(
+                                "task {} of the plan: dependency `{dep}` must name an earlier task of the same plan (#1..#{i})",
+                                i + 1
+                            )));
+                        };
+                        *dep = earlier.task_id.clone();
+                    }
+                }
+                made.push(insert_task(c, team_id, created_by, &t)?);
+            }
+            Ok(made)
+        })
+    }
+
     /// Creates a task and claims it for `claimant` in one transaction, so a lead can file a
     /// task and staff it in one call (`team_spawn` with an inline task). The task must be
     /// ready at once: one waiting on an unfinished dependency is `Conflict` and nothing is
@@ -643,6 +684,47 @@ mod tests {
         );
         done(s, &f.team, &t2.task_id, a);
         assert_eq!(ids(&s.ready_tasks(&f.team).unwrap()), ids(&[t3]));
+    }
+
+    #[test]
+    fn a_plan_is_filed_in_one_call_with_deps_on_its_own_earlier_tasks() {
+        let f = Fixture::new(1);
+        let (s, a) = (&f.store, &f.agents[0]);
+        let before = s.create_task(&f.team, a, task("before", &[])).unwrap();
+        let plan = vec![
+            task("parse", &[]),
+            task("transform", &["#1", &before.task_id]),
+            task("render", &["#2"]),
+        ];
+        let made = s.create_tasks(&f.team, a, plan).unwrap();
+        assert_eq!(made.len(), 3);
+        assert_eq!(
+            made[1].deps,
+            vec![made[0].task_id.clone(), before.task_id.clone()]
+        );
+        assert_eq!(made[2].deps, vec![made[1].task_id.clone()]);
+        assert_eq!(
+            ids(&s.ready_tasks(&f.team).unwrap()),
+            ids(&[before.clone(), made[0].clone()])
+        );
+        // A bad reference anywhere refuses the whole plan, naming the task and the dep.
+        let all = |s: &Store| s.list_tasks(&f.team, &TaskFilter::default()).unwrap().len();
+        let n = all(s);
+        for (deps, want) in [("#2", "task 2 of the plan"), ("#0", "`#0`"), ("#x", "`#x`")] {
+            let bad = vec![task("ok", &[]), task("bad", &[deps])];
+            let err = s.create_tasks(&f.team, a, bad).unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Invalid(m) if m.contains(want) && m.contains("earlier task")),
+                "{deps}: {err}"
+            );
+        }
+        let unknown = vec![task("ok", &[]), task("bad", &["tsk-nope"])];
+        assert_not_found(s.create_tasks(&f.team, a, unknown), "dependency task");
+        assert!(matches!(
+            s.create_tasks(&f.team, a, vec![]),
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(all(s), n, "a refused plan left nothing behind");
     }
 
     #[test]
