@@ -83,7 +83,9 @@ fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
         .args(["-KILL", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let gone = wait_for(Duration::from_secs(10), || {
+    // The worker is inside `sleep 30`: the watcher lets a codex turn's command run for
+    // up to `reaper::CRASH_GRACE` (10 s) after our death, then kills the group.
+    let gone = wait_for(Duration::from_secs(20), || {
         w.live_children().is_empty().then_some(())
     });
     assert!(

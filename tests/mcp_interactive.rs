@@ -43,8 +43,10 @@ async fn stdio_lead_forks_real_workers_that_die_with_its_session() {
         .unwrap();
     run.ensure_success().unwrap();
     let items: Vec<String> = run.completed_items().map(|i| format!("{i:?}")).collect();
-    // The session is over: its stdio server exited and took the workers with it.
-    let gone = wait_for(Duration::from_secs(10), || {
+    // The session is over: its stdio server exited and took the workers with it (codex
+    // kills its MCP servers, so the watcher does it: the tester inside `sleep 60` gets
+    // `reaper::CRASH_GRACE`, 10 s, to finish its command first).
+    let gone = wait_for(Duration::from_secs(20), || {
         w.live_workers().is_empty().then_some(())
     });
     assert!(

@@ -12,6 +12,11 @@
 //!    exec, so none runs a line of its own code unwatched.
 //! 3. [`sweep`] on the next start kills what is left of recorded groups, after checking
 //!    each process carries our [`MARKER_ENV`] so a reused group id is never hit.
+//!
+//! One bounded exception: a codex turn ([`SpawnSpec::crash_grace`]) gets no PDEATHSIG, and
+//! the watcher (and the next start's sweep) first lets the shell command it is running
+//! finish, up to [`reaper::CRASH_GRACE`], so its result is in codex's rollout and the
+//! resumed turn goes on from it. The group is then killed as any other.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -68,6 +73,12 @@ pub struct SpawnSpec {
     /// Bytes written to the child's stdin, which is then closed (`None`: /dev/null). How a
     /// prompt reaches codex without appearing in `ps` for every local user to read.
     pub stdin: Option<Vec<u8>>,
+    /// A codex turn: if we die, the watcher lets a shell command it is running finish
+    /// (up to [`reaper::CRASH_GRACE`]) before it kills the group, so the result is in
+    /// codex's rollout for the resumed turn. Such a child gets no PDEATHSIG (it would die
+    /// with us at once); the watcher, and the next start's sweep, still reach it. Only with
+    /// `watch`.
+    pub crash_grace: bool,
 }
 
 impl SpawnSpec {
@@ -82,6 +93,7 @@ impl SpawnSpec {
             stderr_limit: DEFAULT_STDERR_LIMIT,
             watch: true,
             stdin: None,
+            crash_grace: false,
         }
     }
 
@@ -272,13 +284,16 @@ fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command 
         command.env(reaper::SUPERVISOR_ENV, &watcher.tag);
     }
     let registration = watcher.map(Reaper::registration);
+    let grace = spec.crash_grace && registration.is_some();
     let parent = std::process::id() as i32;
     // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid,
     // getpgrp, write) and builds io::Errors from raw codes, which does not allocate.
     unsafe {
         command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
-                .map_err(|e| io::Error::from_raw_os_error(e as i32))?;
+            if !grace {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+                    .map_err(|e| io::Error::from_raw_os_error(e as i32))?;
+            }
             // We may have died between fork and prctl; then nobody would ever kill us.
             if nix::unistd::getppid().as_raw() != parent {
                 return Err(io::Error::from_raw_os_error(Errno::ESRCH as i32));
@@ -286,7 +301,7 @@ fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command 
             // Watched before the program runs; if the exec then fails, the watcher drops
             // the empty group at its next registration.
             if let Some(pipe) = registration {
-                reaper::register_self(pipe)?;
+                reaper::register_self(pipe, grace)?;
             }
             Ok(())
         });
@@ -511,6 +526,24 @@ pub struct SweepReport {
 /// killed, one pid at a time, so a group id reused by an unrelated program is never touched.
 pub async fn sweep(groups: &[Pgid], marker: Option<&str>) -> SweepReport {
     let mut report = SweepReport::default();
+    // The dead run's watcher may be letting a codex turn finish the command it runs
+    // (`reaper::CRASH_GRACE`): wait for that as the watcher does, so the result reaches
+    // codex's rollout and the resumed turn need not run the command again.
+    let busy = || {
+        groups.iter().any(|g| {
+            g.0 > 1
+                && procfs::is_live(g.0)
+                && has_marker(g.0, marker)
+                && !procfs::children(g.0).is_empty()
+        })
+    };
+    if busy() {
+        let deadline = Instant::now() + reaper::CRASH_GRACE;
+        while busy() && Instant::now() < deadline {
+            tokio::time::sleep(POLL).await;
+        }
+        tokio::time::sleep(reaper::SETTLE).await;
+    }
     // Several rounds: a process may fork between our scan and its kill.
     for _ in 0..5 {
         let mut found = false;

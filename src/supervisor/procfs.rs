@@ -13,6 +13,8 @@ pub struct Pgid(pub i32);
 pub struct Stat {
     /// `R`, `S`, `D`, `Z` (zombie), `X` (dead), ...
     pub state: char,
+    /// Its parent.
+    pub ppid: i32,
     /// Its process group.
     pub pgrp: i32,
     /// Clock ticks after boot when the process started: with the pid, an identity that a
@@ -37,11 +39,16 @@ fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     let state = fields.next()?.chars().next()?;
-    let _ppid = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
     // Field 22 (starttime) is the 20th after the state.
     let start = fields.nth(16)?.parse().ok()?;
-    Some(Stat { state, pgrp, start })
+    Some(Stat {
+        state,
+        ppid,
+        pgrp,
+        start,
+    })
 }
 
 /// Every process id in `/proc` right now.
@@ -67,6 +74,15 @@ pub fn group_members(pgid: Pgid) -> Vec<i32> {
     stats()
         .into_iter()
         .filter(|(_, stat)| stat.pgrp == pgid.0 && stat.live())
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Live (non-zombie) children of `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    stats()
+        .into_iter()
+        .filter(|(_, stat)| stat.ppid == pid && stat.live())
         .map(|(pid, _)| pid)
         .collect()
 }
@@ -129,7 +145,7 @@ mod tests {
         let line =
             "42 (a (weird) name) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
         let s = parse_stat(line).unwrap();
-        assert_eq!((s.state, s.pgrp, s.start), ('S', 77, 123456));
+        assert_eq!((s.state, s.ppid, s.pgrp, s.start), ('S', 1, 77, 123456));
         assert!(s.live());
         assert!(parse_stat("garbage").is_none());
     }

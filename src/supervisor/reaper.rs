@@ -25,7 +25,7 @@
 //! to the test binary (`target/<profile>/codex-teams`); integration tests run the binary
 //! itself.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
@@ -42,6 +42,16 @@ use super::procfs::{self, Pgid};
 
 /// Environment variable set on every watched child: the watcher's tag.
 pub const SUPERVISOR_ENV: &str = "CODEX_TEAMS_SUPERVISOR";
+
+/// How long, after the supervisor died, a group registered with grace (`~ PGID`: a codex
+/// turn) may go on while its leader still runs a command. Codex records the command's
+/// result in its own rollout when it ends, so the resumed turn goes on from it instead of
+/// paying a model request to run it again (a crash with six workers mid-command cost six
+/// such requests). A command still running at the end is killed as before.
+pub const CRASH_GRACE: Duration = Duration::from_secs(10);
+
+/// After the last command ended, time for codex to write its result to the rollout.
+pub const SETTLE: Duration = Duration::from_millis(400);
 
 /// Why the watcher could not be started or told about a group.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +192,11 @@ impl Reaper {
         self.send(b'+', pgid)
     }
 
+    /// Like [`Reaper::register`], with [`CRASH_GRACE`] for a command in flight.
+    pub fn register_with_grace(&self, pgid: Pgid) -> Result<(), ReaperError> {
+        self.send(b'~', pgid)
+    }
+
     /// Withdraws `pgid` once the group is known to be empty, so a later reuse of the number
     /// can never be hit.
     pub fn unregister(&self, pgid: Pgid) -> Result<(), ReaperError> {
@@ -237,15 +252,15 @@ fn format_line(op: u8, pgid: i32, buf: &mut [u8; LINE_MAX]) -> &[u8] {
 }
 
 /// Registers the calling process's own group (it must lead it: `process_group(0)`) with the
-/// watcher behind `pipe`. Async-signal-safe: meant for `pre_exec`, so the child is watched
-/// before it runs any code of its own.
-pub fn register_self(pipe: BorrowedFd<'_>) -> io::Result<()> {
+/// watcher behind `pipe`, with [`CRASH_GRACE`] when `grace`. Async-signal-safe: meant for
+/// `pre_exec`, so the child is watched before it runs any code of its own.
+pub fn register_self(pipe: BorrowedFd<'_>, grace: bool) -> io::Result<()> {
     let pgid = nix::unistd::getpgrp().as_raw();
     if pgid <= 1 {
         return Err(io::Error::from_raw_os_error(Errno::EINVAL as i32));
     }
     let mut buf = [0u8; LINE_MAX];
-    let line = format_line(b'+', pgid, &mut buf);
+    let line = format_line(if grace { b'~' } else { b'+' }, pgid, &mut buf);
     loop {
         match nix::unistd::write(pipe, line) {
             Ok(n) if n == line.len() => return Ok(()),
@@ -261,10 +276,12 @@ pub fn register_self(pipe: BorrowedFd<'_>) -> io::Result<()> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Order {
     Watch(Pgid),
+    /// Watch, with [`CRASH_GRACE`] for a command in flight.
+    WatchGrace(Pgid),
     Forget(Pgid),
 }
 
-/// `+ PGID` or `- PGID`, digits only, group above 1; anything else is `None`.
+/// `+ PGID`, `~ PGID` or `- PGID`, digits only, group above 1; anything else is `None`.
 fn parse_line(line: &[u8]) -> Option<Order> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let (op, digits) = match line {
@@ -280,6 +297,7 @@ fn parse_line(line: &[u8]) -> Option<Order> {
     }
     match op {
         b'+' => Some(Order::Watch(Pgid(pgid))),
+        b'~' => Some(Order::WatchGrace(Pgid(pgid))),
         b'-' => Some(Order::Forget(Pgid(pgid))),
         _ => None,
     }
@@ -291,11 +309,11 @@ fn group_exists(pgid: Pgid) -> bool {
 }
 
 /// Reads orders until end-of-file (or a read error: the supervisor is gone either way) and
-/// returns the groups still registered. Each new registration first drops groups that have
-/// emptied, so a registration never withdrawn (a child whose `exec` failed) cannot linger
-/// until its number is reused.
-fn read_orders(mut input: impl BufRead) -> BTreeSet<Pgid> {
-    let mut groups = BTreeSet::new();
+/// returns the groups still registered, each with whether it has grace. Each new
+/// registration first drops groups that have emptied, so a registration never withdrawn (a
+/// child whose `exec` failed) cannot linger until its number is reused.
+fn read_orders(mut input: impl BufRead) -> BTreeMap<Pgid, bool> {
+    let mut groups = BTreeMap::new();
     let mut line = Vec::with_capacity(LINE_MAX);
     loop {
         line.clear();
@@ -307,8 +325,12 @@ fn read_orders(mut input: impl BufRead) -> BTreeSet<Pgid> {
         }
         match parse_line(&line) {
             Some(Order::Watch(pgid)) => {
-                groups.retain(|&g| group_exists(g));
-                groups.insert(pgid);
+                groups.retain(|&g, _| group_exists(g));
+                groups.insert(pgid, false);
+            }
+            Some(Order::WatchGrace(pgid)) => {
+                groups.retain(|&g, _| group_exists(g));
+                groups.insert(pgid, true);
             }
             Some(Order::Forget(pgid)) => {
                 groups.remove(&pgid);
@@ -328,12 +350,32 @@ pub fn tagged(tag: &str) -> Vec<i32> {
         .collect()
 }
 
+/// Waits, up to `grace`, while the leader of a group registered with grace still has a
+/// child (codex running a command), then [`SETTLE`] more if one did. The leader of a group
+/// is the process whose pid is the group's id: the codex we started.
+fn let_commands_finish(groups: &BTreeMap<Pgid, bool>, grace: Duration) {
+    let deadline = std::time::Instant::now() + grace;
+    let busy = || {
+        groups
+            .iter()
+            .filter(|(_, graced)| **graced)
+            .any(|(pgid, _)| procfs::is_live(pgid.0) && !procfs::children(pgid.0).is_empty())
+    };
+    if !busy() {
+        return;
+    }
+    while busy() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(SETTLE);
+}
+
 /// SIGKILLs the registered groups, then the tagged processes; a few rounds, since a process
 /// may fork while we kill its parent.
-fn kill_all(groups: &BTreeSet<Pgid>, tag: &str) {
+fn kill_all(groups: &BTreeMap<Pgid, bool>, tag: &str) {
     for _ in 0..5 {
         let mut found = false;
-        for &pgid in groups {
+        for &pgid in groups.keys() {
             if killpg(Pid::from_raw(pgid.0), Signal::SIGKILL).is_ok()
                 && !procfs::group_members(pgid).is_empty()
             {
@@ -363,6 +405,7 @@ pub fn reap_main(tag: &str) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot ignore {sig}: {e}"))?;
     }
     let groups = read_orders(io::stdin().lock());
+    let_commands_finish(&groups, CRASH_GRACE);
     kill_all(&groups, tag);
     Ok(())
 }
@@ -443,7 +486,52 @@ mod tests {
         );
         let groups = read_orders(io::Cursor::new(input));
         // `gone` was dropped when the next group registered, as it had no process.
-        assert_eq!(groups.into_iter().collect::<Vec<_>>(), vec![Pgid(ours)]);
+        assert_eq!(
+            groups.into_iter().collect::<Vec<_>>(),
+            vec![(Pgid(ours), false)]
+        );
+        let graced = read_orders(io::Cursor::new(format!("~ {ours}\n")));
+        assert_eq!(graced.get(&Pgid(ours)), Some(&true));
+    }
+
+    /// After our death, a group registered with grace finishes the command its leader runs
+    /// (its result reaches disk) before the watcher kills it; without grace, the same
+    /// command dies at once. A command past the grace is cut short.
+    #[test]
+    fn a_graced_group_finishes_its_command_then_dies() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |name: &str, graced: bool, grace: Duration, secs: &str| {
+            let out = dir.path().join(name);
+            // The leader stays after its command, with no child, as codex does (it would
+            // go on to its next model request).
+            let script = format!(
+                "sleep {secs}; echo done > {}; exec sleep 300",
+                out.display()
+            );
+            let mut leader = spawn_group(&script, &[]);
+            let pgid = Pgid(leader.id() as i32);
+            let groups = BTreeMap::from([(pgid, graced)]);
+            assert!(wait_until(Duration::from_secs(5), || !procfs::children(
+                pgid.0
+            )
+            .is_empty()));
+            let started = Instant::now();
+            let_commands_finish(&groups, grace);
+            kill_all(&groups, "no-such-tag");
+            let _ = leader.wait();
+            let members_left = procfs::group_members(pgid).len();
+            (out.exists(), started.elapsed(), members_left)
+        };
+        let (done, _, left) = run("graced", true, Duration::from_secs(10), "0.5");
+        assert!(done, "the graced command did not finish");
+        assert_eq!(left, 0);
+        let (done, took, left) = run("plain", false, Duration::from_secs(10), "0.5");
+        assert!(!done, "an ungraced command ran on");
+        assert!(took < Duration::from_millis(400), "{took:?}");
+        assert_eq!(left, 0);
+        let (done, _, left) = run("late", true, Duration::from_millis(300), "3");
+        assert!(!done, "a command past the grace ran on");
+        assert_eq!(left, 0);
     }
 
     #[test]
@@ -499,7 +587,7 @@ mod tests {
         // SAFETY: `register_self` only makes async-signal-safe calls; the fd outlives the
         // spawn (the reaper is alive until the end of this test).
         unsafe {
-            cmd.pre_exec(move || register_self(BorrowedFd::borrow_raw(fd)));
+            cmd.pre_exec(move || register_self(BorrowedFd::borrow_raw(fd), false));
         }
         let mut child = cmd.spawn().unwrap();
         let pgid = Pgid(child.id() as i32);

@@ -241,13 +241,37 @@ pub async fn run_turn(
 async fn start_codex(spec: &TurnSpec) -> Result<process::Supervised, process::ProcessError> {
     // The native binary behind the npm launcher, resolved once: no Node parent per worker.
     let launch = codex_teams_codex_exec::resolve_codex(&spec.program);
+    let grace = launch.native || !is_script(&launch.program);
     let mut sspec = SpawnSpec::new(launch.program, spec.marker.clone())
         .args(spec.args.clone())
         .cwd(spec.cwd.clone());
+    // Grace to finish a command in flight if we crash, when codex itself leads the group
+    // (the watcher reads "a command runs" as "the leader has a child"; a script launcher
+    // always has one, codex).
+    sspec.crash_grace = grace;
     sspec.env.extend(launch.env);
     sspec.env.extend(spec.env.iter().cloned());
     sspec.stdin = Some(spec.stdin.clone().into_bytes());
     process::spawn(sspec).await
+}
+
+/// Whether `program` (looked up in PATH if bare) starts with `#!`: an interpreter runs it,
+/// so codex would not lead its own process group.
+fn is_script(program: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let path = if program.components().count() > 1 {
+        Some(program.to_path_buf())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+    };
+    let mut head = [0u8; 2];
+    path.and_then(|p| std::fs::File::open(p).ok())
+        .and_then(|mut f| f.read_exact(&mut head).ok())
+        .is_some_and(|()| &head == b"#!")
 }
 
 /// Reads the rollout every 250 ms while the turn runs, recording each response's usage as
