@@ -84,8 +84,8 @@ fn sigkilled_supervisor_leaves_no_child_and_resume_completes() {
         .status();
     let _ = child.wait();
     // The worker is inside `sleep 30`: the watcher lets a codex turn's command run for
-    // up to `reaper::CRASH_GRACE` (10 s) after our death, then kills the group.
-    let gone = wait_for(Duration::from_secs(20), || {
+    // up to `reaper::CRASH_GRACE` (15 s) after our death, then kills the group.
+    let gone = wait_for(Duration::from_secs(25), || {
         w.live_children().is_empty().then_some(())
     });
     assert!(

@@ -45,8 +45,8 @@ async fn stdio_lead_forks_real_workers_that_die_with_its_session() {
     let items: Vec<String> = run.completed_items().map(|i| format!("{i:?}")).collect();
     // The session is over: its stdio server exited and took the workers with it (codex
     // kills its MCP servers, so the watcher does it: the tester inside `sleep 60` gets
-    // `reaper::CRASH_GRACE`, 10 s, to finish its command first).
-    let gone = wait_for(Duration::from_secs(20), || {
+    // `reaper::CRASH_GRACE`, 15 s, to finish its command first).
+    let gone = wait_for(Duration::from_secs(25), || {
         w.live_workers().is_empty().then_some(())
     });
     assert!(

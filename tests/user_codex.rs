@@ -433,7 +433,9 @@ async fn the_users_lead_killed_mid_team_leaves_nothing_and_resume_finishes() {
         }
     }
     let _ = lead.wait();
-    let gone = wait_for(Duration::from_secs(20), || {
+    // The workers are inside `sleep 120`: the watcher gives a codex turn's command up to
+    // `reaper::CRASH_GRACE` (15 s), then kills the group.
+    let gone = wait_for(Duration::from_secs(30), || {
         u.team_pids().is_empty().then_some(())
     });
     assert!(

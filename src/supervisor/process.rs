@@ -15,8 +15,9 @@
 //!
 //! One bounded exception: a codex turn ([`SpawnSpec::crash_grace`]) gets no PDEATHSIG, and
 //! the watcher (and the next start's sweep) first lets the shell command it is running
-//! finish, up to [`reaper::CRASH_GRACE`], so its result is in codex's rollout and the
-//! resumed turn goes on from it. The group is then killed as any other.
+//! finish, up to [`reaper::CRASH_GRACE`], and codex end its turn by itself, so the result
+//! is in its rollout and the resumed turn goes on from it. The group is then killed as any
+//! other.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -526,23 +527,18 @@ pub struct SweepReport {
 /// killed, one pid at a time, so a group id reused by an unrelated program is never touched.
 pub async fn sweep(groups: &[Pgid], marker: Option<&str>) -> SweepReport {
     let mut report = SweepReport::default();
-    // The dead run's watcher may be letting a codex turn finish the command it runs
-    // (`reaper::CRASH_GRACE`): wait for that as the watcher does, so the result reaches
-    // codex's rollout and the resumed turn need not run the command again.
-    let busy = || {
-        groups.iter().any(|g| {
-            g.0 > 1
-                && procfs::is_live(g.0)
-                && has_marker(g.0, marker)
-                && !procfs::children(g.0).is_empty()
-        })
+    // The dead run's watcher may be letting a codex turn finish the command it ran
+    // (`reaper::CRASH_GRACE`) and end by itself: wait, as long as the watcher would, for
+    // the codex leaders of these groups to go, so each result reaches its rollout and the
+    // resumed turn need not run the command again. The watcher kills the others at once.
+    let leader_left = || {
+        groups
+            .iter()
+            .any(|g| g.0 > 1 && procfs::is_live(g.0) && has_marker(g.0, marker))
     };
-    if busy() {
-        let deadline = Instant::now() + reaper::CRASH_GRACE;
-        while busy() && Instant::now() < deadline {
-            tokio::time::sleep(POLL).await;
-        }
-        tokio::time::sleep(reaper::SETTLE).await;
+    let deadline = Instant::now() + reaper::CRASH_GRACE;
+    while leader_left() && Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
     }
     // Several rounds: a process may fork between our scan and its kill.
     for _ in 0..5 {

@@ -44,14 +44,12 @@ use super::procfs::{self, Pgid};
 pub const SUPERVISOR_ENV: &str = "CODEX_TEAMS_SUPERVISOR";
 
 /// How long, after the supervisor died, a group registered with grace (`~ PGID`: a codex
-/// turn) may go on while its leader still runs a command. Codex records the command's
-/// result in its own rollout when it ends, so the resumed turn goes on from it instead of
-/// paying a model request to run it again (a crash with six workers mid-command cost six
-/// such requests). A command still running at the end is killed as before.
-pub const CRASH_GRACE: Duration = Duration::from_secs(10);
-
-/// After the last command ended, time for codex to write its result to the rollout.
-pub const SETTLE: Duration = Duration::from_millis(400);
+/// turn) that was running a command may go on. Codex records the command's result in its
+/// own rollout when it ends, so the resumed turn goes on from it instead of paying a model
+/// request to run it again (a crash with six workers mid-command cost six such requests).
+/// Codex then finds its model endpoint gone and ends the turn by itself (a few seconds of
+/// retries); whatever still runs at the end is killed as before.
+pub const CRASH_GRACE: Duration = Duration::from_secs(15);
 
 /// Why the watcher could not be started or told about a group.
 #[derive(Debug, thiserror::Error)]
@@ -350,24 +348,28 @@ pub fn tagged(tag: &str) -> Vec<i32> {
         .collect()
 }
 
-/// Waits, up to `grace`, while the leader of a group registered with grace still has a
-/// child (codex running a command), then [`SETTLE`] more if one did. The leader of a group
-/// is the process whose pid is the group's id: the codex we started.
+/// The groups registered with grace whose leader (the process whose pid is the group's
+/// id: the codex we started) runs a command now, i.e. has a child: the only ones worth
+/// waiting for. Every other group is SIGKILLed at once. Then waits, up to `grace`, for
+/// those leaders to end on their own: with the command done, codex records its result,
+/// finds the model gone (we served its endpoint) and ends the turn, flushing its rollout.
+/// Waiting for that, not for a fixed moment after the command, is what holds on a loaded
+/// machine. The caller kills whatever is left.
 fn let_commands_finish(groups: &BTreeMap<Pgid, bool>, grace: Duration) {
     let deadline = std::time::Instant::now() + grace;
-    let busy = || {
-        groups
-            .iter()
-            .filter(|(_, graced)| **graced)
-            .any(|(pgid, _)| procfs::is_live(pgid.0) && !procfs::children(pgid.0).is_empty())
-    };
-    if !busy() {
-        return;
+    let running_command =
+        |pgid: Pgid| procfs::is_live(pgid.0) && !procfs::children(pgid.0).is_empty();
+    let waiting: Vec<Pgid> = groups
+        .iter()
+        .filter(|&(&pgid, &graced)| graced && running_command(pgid))
+        .map(|(&pgid, _)| pgid)
+        .collect();
+    for &pgid in groups.keys().filter(|g| !waiting.contains(g)) {
+        let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
     }
-    while busy() && std::time::Instant::now() < deadline {
+    while waiting.iter().any(|g| procfs::is_live(g.0)) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(SETTLE);
 }
 
 /// SIGKILLs the registered groups, then the tagged processes; a few rounds, since a process
@@ -502,12 +504,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = |name: &str, graced: bool, grace: Duration, secs: &str| {
             let out = dir.path().join(name);
-            // The leader stays after its command, with no child, as codex does (it would
-            // go on to its next model request).
-            let script = format!(
-                "sleep {secs}; echo done > {}; exec sleep 300",
-                out.display()
-            );
+            // After its command the leader lives on a moment with no child, then ends, as
+            // codex does (it finds the model gone and ends its turn).
+            let script = format!("sleep {secs}; echo done > {}; exec sleep 1", out.display());
             let mut leader = spawn_group(&script, &[]);
             let pgid = Pgid(leader.id() as i32);
             let groups = BTreeMap::from([(pgid, graced)]);
@@ -522,8 +521,12 @@ mod tests {
             let members_left = procfs::group_members(pgid).len();
             (out.exists(), started.elapsed(), members_left)
         };
-        let (done, _, left) = run("graced", true, Duration::from_secs(10), "0.5");
+        let (done, took, left) = run("graced", true, Duration::from_secs(10), "0.5");
         assert!(done, "the graced command did not finish");
+        assert!(
+            took < Duration::from_secs(8),
+            "waited past the leader's end: {took:?}"
+        );
         assert_eq!(left, 0);
         let (done, took, left) = run("plain", false, Duration::from_secs(10), "0.5");
         assert!(!done, "an ungraced command ran on");
