@@ -10,6 +10,7 @@
 //! writer; stopped and joined when the writer is dropped.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -25,6 +26,8 @@ pub(crate) struct Checkpointer {
 struct Shared {
     flags: Mutex<Flags>,
     wake: Condvar,
+    /// Passes finished so far.
+    passes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -47,6 +50,12 @@ impl Checkpointer {
             shared,
             thread: Some(thread),
         })
+    }
+
+    /// How many checkpoint passes have finished: the writer catches up after each one
+    /// (see `group::Gate::catch_up`).
+    pub(crate) fn passes(&self) -> u64 {
+        self.shared.passes.load(Ordering::Acquire)
     }
 
     /// Asks for a checkpoint soon; several nudges before it runs make one checkpoint.
@@ -87,6 +96,7 @@ fn run(conn: &Connection, shared: &Shared) {
         {
             tracing::warn!(target: "codex_teams::store", event = "store.checkpoint_failed", error = %e, "background WAL checkpoint failed");
         }
+        shared.passes.fetch_add(1, Ordering::Release);
     }
 }
 
