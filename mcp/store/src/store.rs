@@ -78,10 +78,7 @@ impl Store {
             }
             Ok(())
         })?;
-        store.conn.execute_batch(
-            "PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;",
-        )?;
+        crate::group::configure(&store.conn)?;
         store.write(schema::migrate)?;
         // SQLite made the -wal/-shm with the database's mode; make sure of it.
         crate::files::secure_db_files(path).map_err(|e| {
