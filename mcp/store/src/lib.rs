@@ -23,6 +23,7 @@ mod ids;
 mod model;
 pub mod redact;
 mod schema;
+mod schema_v5;
 mod store;
 mod tasks;
 mod teams;
