@@ -24,6 +24,7 @@ mod model;
 pub mod redact;
 mod schema;
 mod schema_v5;
+mod settings;
 mod store;
 mod tasks;
 mod teams;
@@ -36,12 +37,12 @@ pub use artifacts::sha256_hex;
 pub use decisions::VOTE_TOOL;
 pub use error::{StoreError, StoreResult};
 pub use event_trace::EVENTS_TARGET;
-/// The settings every store connection gets; public so a benchmark of the raw engine
-/// (`bench bus`'s floor) runs with exactly the same ones.
-pub use group::configure as configure_connection;
 pub use model::*;
 /// The SQLite binding the store is built on, for code that measures the engine itself
 /// (`codex-teams bench bus`'s raw-SQLite floor) with exactly the same build of SQLite.
 pub use rusqlite;
 pub use schema::SCHEMA_VERSION;
+/// The settings every store connection gets; public so a benchmark of the raw engine
+/// (`bench bus`'s floor) runs with exactly the same ones.
+pub use settings::configure as configure_connection;
 pub use store::Store;
