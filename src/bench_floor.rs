@@ -62,7 +62,8 @@ enum Shape {
     Batched,
 }
 
-/// The store's connection settings: WAL, synchronous=NORMAL, foreign keys on.
+/// The store's connection settings: WAL and [`codex_teams_store::configure_connection`]
+/// (synchronous=NORMAL, foreign keys, in-memory statement journals, stable plans).
 fn open(path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -71,7 +72,7 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
         "no WAL on {}",
         path.display()
     );
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    codex_teams_store::configure_connection(&conn)?;
     Ok(conn)
 }
 

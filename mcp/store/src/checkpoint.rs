@@ -10,6 +10,7 @@
 //! writer; stopped and joined when the writer is dropped.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -25,6 +26,10 @@ pub(crate) struct Checkpointer {
 struct Shared {
     flags: Mutex<Flags>,
     wake: Condvar,
+    /// Passes finished so far.
+    passes: AtomicU64,
+    /// Frames in the WAL when the last pass started.
+    wal_frames: AtomicU64,
 }
 
 #[derive(Default)]
@@ -47,6 +52,17 @@ impl Checkpointer {
             shared,
             thread: Some(thread),
         })
+    }
+
+    /// How many checkpoint passes have finished: the writer catches up after each one
+    /// (see `group::Gate::catch_up`).
+    pub(crate) fn passes(&self) -> u64 {
+        self.shared.passes.load(Ordering::Acquire)
+    }
+
+    /// How many frames the WAL held when the last pass ran.
+    pub(crate) fn wal_frames(&self) -> u64 {
+        self.shared.wal_frames.load(Ordering::Acquire)
     }
 
     /// Asks for a checkpoint soon; several nudges before it runs make one checkpoint.
@@ -83,10 +99,15 @@ fn run(conn: &Connection, shared: &Shared) {
         drop(f);
         // (busy, WAL frames, frames checkpointed); a partial checkpoint is fine: the next
         // nudge continues it.
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
-        {
-            tracing::warn!(target: "codex_teams::store", event = "store.checkpoint_failed", error = %e, "background WAL checkpoint failed");
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+            Ok(frames) => shared
+                .wal_frames
+                .store(frames.max(0) as u64, Ordering::Release),
+            Err(e) => {
+                tracing::warn!(target: "codex_teams::store", event = "store.checkpoint_failed", error = %e, "background WAL checkpoint failed");
+            }
         }
+        shared.passes.fetch_add(1, Ordering::Release);
     }
 }
 

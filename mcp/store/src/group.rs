@@ -4,20 +4,24 @@
 //! A commit costs the same whether it carries one write or ten (the WAL frames of the hot
 //! pages, the lock round trip); `bench bus` showed it to be nearly all of a send. So
 //! writers queue at the file's [`Gate`]; the first one that finds nobody writing becomes
-//! the leader, waits a moment for the writers that were busy a moment ago, takes the whole
-//! queue and runs every write on the process's writer connection, each in its own savepoint: a write that fails is rolled back alone and its caller gets its own
+//! the leader, opens one transaction on the process's writer connection and runs every
+//! queued write in it, each in its own savepoint, taking in the writes that queue while it
+//! works, and waiting briefly for the writers that were busy a moment ago only once it has
+//! run out of work. A write that fails is rolled back alone and its caller gets its own
 //! error, the others commit. The callers wait until their write is committed, so "a call
 //! that returned is committed" holds as before, and every write's events stay in the same
 //! transaction as its changes. Across processes only SQLite's lock and the retry loop apply.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::checkpoint::Checkpointer;
+use crate::settings::configure;
 use crate::tx::{is_busy, once, with_retry};
 use crate::{StoreError, StoreResult};
 
@@ -68,6 +72,9 @@ pub(crate) struct Gate {
     /// group to the next (a connection that sees another one's commit starts cold).
     /// Opened by the first leader; `None` until then or if it could not be opened.
     writer: Mutex<Option<Writer>>,
+    /// A store of this process opened the path since the writer last checked that it is
+    /// still the file at the path.
+    reopened: AtomicBool,
 }
 
 /// The connection a process writes a file through, and its checkpointer.
@@ -78,6 +85,8 @@ struct Writer {
     checkpoints: Option<Checkpointer>,
     /// Groups committed since the last nudge.
     since_nudge: u32,
+    /// Checkpoint passes the writer has caught up after.
+    seen_passes: u64,
     /// Device and inode of the file `conn` opened.
     file: (u64, u64),
 }
@@ -100,6 +109,7 @@ impl Gate {
             wake: Condvar::new(),
             arrived: Condvar::new(),
             writer: Mutex::new(None),
+            reopened: AtomicBool::new(false),
         }
     }
 
@@ -110,13 +120,15 @@ impl Gate {
         own: &Connection,
         busy: Duration,
         retries: u32,
-        jobs: &[Job],
+        lead: &mut Leading<'_>,
     ) -> Vec<StoreResult<()>> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        // The file at the path was replaced (deleted and made again): write the new one.
-        if writer
-            .as_ref()
-            .is_some_and(|w| Some(w.file) != file_id(&self.path))
+        // The file at the path was replaced (deleted and made again) since a store of this
+        // process last opened it: write the new one. Checked only then, not per group.
+        if self.reopened.swap(false, Ordering::Relaxed)
+            && writer
+                .as_ref()
+                .is_some_and(|w| Some(w.file) != file_id(&self.path))
         {
             *writer = None;
         }
@@ -125,7 +137,8 @@ impl Gate {
         }
         match writer.as_mut() {
             Some(w) if w.conn.busy_timeout(busy).is_ok() => {
-                let results = run_group(&w.conn, retries, jobs);
+                catch_up(w);
+                let results = run_group(&w.conn, retries, lead);
                 w.since_nudge += 1;
                 if w.since_nudge >= CHECKPOINT_EVERY
                     && let Some(cp) = &w.checkpoints
@@ -135,7 +148,7 @@ impl Gate {
                 }
                 results
             }
-            _ => run_group(own, retries, jobs),
+            _ => run_group(own, retries, lead),
         }
     }
 
@@ -177,59 +190,113 @@ impl Gate {
             }
             // Nobody is writing and this job is not done, so it is in the queue: lead.
             st.leading = true;
-            st = self.gather(st);
-            let group = std::mem::take(&mut st.queue);
+            let mut lead = Leading::start(self, &mut st);
             drop(st);
-            let mut lead = Leading {
-                gate: self,
-                ids: group.iter().map(|(id, _)| *id).collect(),
-                results: Vec::new(),
-            };
-            let jobs: Vec<Job> = group.into_iter().map(|(_, j)| j).collect();
-            lead.results = self.run_on_writer(conn, busy, retries, &jobs);
+            lead.results = self.run_on_writer(conn, busy, retries, &mut lead);
             drop(lead); // publishes the results
             st = self.lock();
         }
     }
 }
 
-impl Gate {
-    /// Before a leader commits, waits (briefly) for the writers of this process that were
-    /// writing a moment ago to queue their next write: each commit then carries them all.
-    fn gather<'a>(&self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        let now = Instant::now();
-        st.recent.retain(|_, t| now.duration_since(*t) < RECENT);
-        let siblings = st.recent.len();
-        let deadline = now + WINDOW;
-        st.gathering = true;
-        while st.queue.len() < siblings {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            st = self
-                .arrived
-                .wait_timeout(st, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        st.gathering = false;
-        st
+/// Once the checkpointer has finished a pass over a WAL past [`WAL_LIMIT_FRAMES`],
+/// checkpoints on the writer, before its next group, what was committed during that pass:
+/// the WAL is then wholly in the database and that group writes it from its start again.
+/// When writes pause, a background pass catches up by itself and SQLite starts the WAL over
+/// on the next write; under steady writes a passive checkpoint never catches up, and the
+/// WAL grew without end (`bench bus` left 500 MB, and an extending write costs twice an
+/// overwrite). Catching up costs the group two syncs (p50 5 ms, p90 9 ms measured on the
+/// loaded build machine), so it is kept for that bound and not done after every pass.
+fn catch_up(w: &mut Writer) {
+    let Some(cp) = &w.checkpoints else {
+        return;
+    };
+    let passes = cp.passes();
+    if passes == w.seen_passes || cp.wal_frames() < WAL_LIMIT_FRAMES {
+        return;
+    }
+    w.seen_passes = passes;
+    // BUSY: the checkpointer has started its next pass; the writer catches up after it.
+    let done = w
+        .conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+    if let Err(e) = done.map_err(StoreError::from)
+        && !is_busy(&e)
+    {
+        tracing::warn!(target: "codex_teams::store", event = "store.checkpoint_failed", error = %e, "WAL checkpoint on the writer failed");
     }
 }
 
 /// A writer that wrote this recently is expected to write again soon.
 const RECENT: Duration = Duration::from_millis(2);
-/// The longest a leader waits for them: `bench bus` had the best p50 and p99 near here
-/// (none: p50 8-12 ms; 150 µs: 3.6 ms; 500 µs: more time lost waiting).
+/// The longest a leader, with its transaction open and nothing left to run, waits for them:
+/// `bench bus` had the best p50 and p99 near here (none: p50 8-12 ms; 150 µs: 3.6 ms;
+/// 500 µs: more time lost waiting). Another process's writer may wait as long for the lock.
 const WINDOW: Duration = Duration::from_micros(150);
 
-/// The leader's turn: on drop (also when a job panicked) it publishes a result for every
-/// job of the group and lets the next leader in, so no caller waits forever.
+/// The leader's turn: the writes it took into its group, and, on drop (also when a job
+/// panicked), a result published for every one of them and the gate opened to the next
+/// leader, so no caller waits forever.
 struct Leading<'a> {
     gate: &'a Gate,
     ids: Vec<u64>,
+    jobs: Vec<Job>,
     results: Vec<StoreResult<()>>,
+    /// Writers of this process that wrote a moment ago: the group waits for this many.
+    siblings: usize,
+    /// When the group stops waiting for them: [`WINDOW`] after it first had to.
+    deadline: Option<Instant>,
+}
+
+impl<'a> Leading<'a> {
+    /// A group of everything queued now, expecting every writer that wrote a moment ago.
+    fn start(gate: &'a Gate, st: &mut State) -> Leading<'a> {
+        let now = Instant::now();
+        st.recent.retain(|_, t| now.duration_since(*t) < RECENT);
+        let mut lead = Leading {
+            gate,
+            ids: Vec::new(),
+            jobs: Vec::new(),
+            results: Vec::new(),
+            siblings: st.recent.len(),
+            deadline: None,
+        };
+        lead.take(st);
+        lead
+    }
+
+    fn take(&mut self, st: &mut State) {
+        for (id, job) in st.queue.drain(..) {
+            self.ids.push(id);
+            self.jobs.push(job);
+        }
+    }
+
+    /// Called by the leader once it has run every job it holds, its transaction still
+    /// open: takes the writes queued since, and when there are none and a sibling has not
+    /// joined yet, waits for one until the deadline. False when the group is complete.
+    /// So the leader works while its siblings come, instead of waiting for them first.
+    fn take_more(&mut self) -> bool {
+        let mut st = self.gate.lock();
+        if st.queue.is_empty() && self.jobs.len() < self.siblings {
+            st.gathering = true;
+            let deadline = *self.deadline.get_or_insert_with(|| Instant::now() + WINDOW);
+            while st.queue.is_empty() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                st = (self.gate.arrived)
+                    .wait_timeout(st, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            st.gathering = false;
+        }
+        let more = !st.queue.is_empty();
+        self.take(&mut st);
+        more
+    }
 }
 
 impl Drop for Leading<'_> {
@@ -250,54 +317,80 @@ impl Drop for Leading<'_> {
     }
 }
 
-/// Runs `jobs` and returns one result per job, in order.
-fn run_group(conn: &Connection, retries: u32, jobs: &[Job]) -> Vec<StoreResult<()>> {
-    let alone = |job: &Job| {
-        with_retry(retries, || {
-            once(conn, TransactionBehavior::Immediate, &mut |c| job.call(c))
-        })
-    };
-    if let [job] = jobs {
-        return vec![alone(job)];
-    }
-    match with_retry(retries, || together(conn, jobs)) {
+/// Runs the group's jobs and returns one result per job, in order.
+fn run_group(conn: &Connection, retries: u32, lead: &mut Leading<'_>) -> Vec<StoreResult<()>> {
+    match with_retry(retries, || together(conn, lead)) {
         Ok(results) => results,
-        Err(StoreError::Busy { attempts }) => jobs
+        Err(StoreError::Busy { attempts }) => lead
+            .jobs
             .iter()
             .map(|_| Err(StoreError::Busy { attempts }))
             .collect(),
         // The transaction itself failed (its commit, or an error that ended it): every job
         // was rolled back; run them one by one so each caller gets its own outcome.
-        Err(_) => jobs.iter().map(alone).collect(),
+        Err(_) => lead
+            .jobs
+            .iter()
+            .map(|job| {
+                with_retry(retries, || {
+                    once(conn, TransactionBehavior::Immediate, &mut |c| job.call(c))
+                })
+            })
+            .collect(),
     }
 }
 
-/// One transaction around every job, each in a savepoint.
-fn together(conn: &Connection, jobs: &[Job]) -> StoreResult<Vec<StoreResult<()>>> {
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        tx.prepare_cached("SAVEPOINT job")?.execute([])?;
-        match job.call(&tx) {
+/// One `BEGIN IMMEDIATE` transaction around every job of the group, each in a savepoint,
+/// taking in the writes that queue while it runs (see [`Leading::take_more`]).
+fn together(conn: &Connection, lead: &mut Leading<'_>) -> StoreResult<Vec<StoreResult<()>>> {
+    let run = |sql: &str| -> StoreResult<()> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    run("BEGIN IMMEDIATE")?;
+    let _open = RollbackUnlessCommitted(conn);
+    let mut results = Vec::with_capacity(lead.jobs.len());
+    let mut i = 0;
+    while i < lead.jobs.len() || lead.take_more() {
+        run("SAVEPOINT job")?;
+        match lead.jobs[i].call(conn) {
             Ok(()) => {
-                tx.prepare_cached("RELEASE job")?.execute([])?;
+                run("RELEASE job")?;
                 results.push(Ok(()));
             }
-            Err(e) if is_busy(&e) || tx.is_autocommit() => return Err(e),
+            Err(e) if is_busy(&e) || conn.is_autocommit() => return Err(e),
             Err(e) => {
-                tx.prepare_cached("ROLLBACK TO job")?.execute([])?;
-                tx.prepare_cached("RELEASE job")?.execute([])?;
+                run("ROLLBACK TO job")?;
+                run("RELEASE job")?;
                 results.push(Err(e));
             }
         }
+        i += 1;
     }
-    tx.commit()?;
+    // Nothing to keep: a commit would still write the pages the failed writes touched.
+    run(if results.iter().all(Result::is_err) {
+        "ROLLBACK"
+    } else {
+        "COMMIT"
+    })?;
     Ok(results)
 }
 
-/// Prepared statements kept per connection (the writer's and every `Store`'s): more than
-/// the store has call sites.
-pub(crate) const STATEMENT_CACHE: usize = 128;
+/// Rolls back the transaction open on the connection, if any, when dropped: what ends a
+/// group whose transaction failed part way.
+struct RollbackUnlessCommitted<'c>(&'c Connection);
+
+impl Drop for RollbackUnlessCommitted<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// The WAL size, in frames, past which the writer catches up after a checkpoint pass
+/// ([`catch_up`]): 64 MiB of 4 KiB pages (256 frames in tests, to see it happen).
+const WAL_LIMIT_FRAMES: u64 = if cfg!(test) { 256 } else { 16_000 };
 
 /// Groups between two checkpoint nudges: about the 1000 WAL pages at which SQLite would
 /// checkpoint by itself, at a handful of pages per group.
@@ -308,8 +401,7 @@ const CHECKPOINT_EVERY: u32 = 100;
 fn open_writer(path: &Path) -> rusqlite::Result<Writer> {
     let conn = Connection::open(path)?;
     let file = file_id(path).ok_or(rusqlite::Error::InvalidPath(path.to_path_buf()))?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    configure(&conn)?;
     let checkpoints = Checkpointer::start(path).ok();
     if checkpoints.is_some() {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
@@ -318,6 +410,7 @@ fn open_writer(path: &Path) -> rusqlite::Result<Writer> {
         conn,
         checkpoints,
         since_nudge: 0,
+        seen_passes: 0,
         file,
     })
 }
@@ -331,6 +424,7 @@ pub(crate) fn gate_for(path: &Path) -> Arc<Gate> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
+        gate.reopened.store(true, Ordering::Relaxed);
         return gate;
     }
     gates.retain(|_, g| g.strong_count() > 0);
@@ -403,6 +497,34 @@ mod tests {
             )
             .unwrap();
         assert_eq!((rows, odd), ((threads * per / 2) as i64, 0));
+    }
+
+    /// Under steady writes from one process the WAL is written from its start again once
+    /// it passes its bound (the writer catches up on a checkpoint pass's tail) instead of
+    /// growing with every commit.
+    #[test]
+    fn the_wal_stops_growing_under_steady_writes() {
+        let f = crate::testutil::Fixture::new(2);
+        let commits = CHECKPOINT_EVERY as u64 * 15;
+        for _ in 0..commits {
+            f.store
+                .append_event(
+                    &f.team,
+                    Some(&f.agents[0]),
+                    "test.tick",
+                    &serde_json::json!({}),
+                )
+                .unwrap();
+        }
+        let wal = std::fs::metadata(format!("{}-wal", f.db.path.display())).unwrap();
+        // Each commit writes at least two frames (the event row and its index entry) of
+        // a 4 KiB page and a 24-byte header: a WAL never started again holds them all.
+        let never_restarted = commits * 2 * (4096 + 24);
+        assert!(
+            wal.len() < never_restarted / 3,
+            "WAL of {} bytes after {commits} commits (never restarted: {never_restarted})",
+            wal.len()
+        );
     }
 
     /// A database deleted and made again at the same path while a store of this process

@@ -23,6 +23,8 @@ mod ids;
 mod model;
 pub mod redact;
 mod schema;
+mod schema_v5;
+mod settings;
 mod store;
 mod tasks;
 mod teams;
@@ -40,4 +42,7 @@ pub use model::*;
 /// (`codex-teams bench bus`'s raw-SQLite floor) with exactly the same build of SQLite.
 pub use rusqlite;
 pub use schema::SCHEMA_VERSION;
+/// The settings every store connection gets; public so a benchmark of the raw engine
+/// (`bench bus`'s floor) runs with exactly the same ones.
+pub use settings::configure as configure_connection;
 pub use store::Store;

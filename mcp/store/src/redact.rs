@@ -90,6 +90,9 @@ fn split_words(key: &str) -> Vec<String> {
 
 /// A copy of `s` with secrets replaced; borrowed when nothing was found.
 pub fn redact_str(s: &str) -> Cow<'_, str> {
+    if !may_hold_secret(s) {
+        return Cow::Borrowed(s);
+    }
     let out = redact_key_values(&redact_prefixed(
         &redact_prefixed(&redact_bearer(s), "sk-", 16, |c| {
             c.is_ascii_alphanumeric() || c == '-' || c == '_'
@@ -103,6 +106,18 @@ pub fn redact_str(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(out)
     }
+}
+
+/// Whether any rule of [`redact_str`] could apply: each needs one of these marks, and
+/// most strings the store logs (ids, names, counts) have none. Skipping the rules for them
+/// keeps the event log off the bus's hot path (`bench bus`: 7% of a send).
+fn may_hold_secret(s: &str) -> bool {
+    s.contains(['=', ':'])
+        || s.contains("sk-")
+        || s.contains(AGENT_TOKEN_PREFIX)
+        || s.as_bytes()
+            .windows("bearer".len())
+            .any(|w| w.eq_ignore_ascii_case(b"bearer"))
 }
 
 /// A copy of `v` with every secret-named key's value and every secret inside a string
@@ -329,6 +344,38 @@ mod tests {
         ];
         for (key, want) in table {
             assert_eq!(is_sensitive_key(key), want, "key {key:?}");
+        }
+    }
+
+    /// The shortcut for strings without a secret's mark gives what the full rules give,
+    /// on strings with and without one.
+    #[test]
+    fn the_shortcut_agrees_with_the_rules() {
+        let full = |s: &str| {
+            redact_key_values(&redact_prefixed(
+                &redact_prefixed(&redact_bearer(s), "sk-", 16, |c| {
+                    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+                }),
+                AGENT_TOKEN_PREFIX,
+                16,
+                |c| c.is_ascii_hexdigit(),
+            ))
+        };
+        for s in [
+            "msg-0193a1b2c3d4e5f60718293a4b5c6d7e",
+            "agt-01 sent 42 bytes",
+            "BeArEr abcdefghijkl",
+            "x sk-abcdefghijklmnopqrstuv",
+            "ctt_0123456789abcdef0123456789abcdef",
+            "token=abc",
+            "api_key: xyz",
+            "plain words, no marks",
+            "",
+        ] {
+            assert_eq!(redact_str(s), full(s), "{s:?}");
+            if !may_hold_secret(s) {
+                assert!(matches!(redact_str(s), Cow::Borrowed(_)), "{s:?}");
+            }
         }
     }
 

@@ -242,8 +242,8 @@ ALTER TABLE agents ADD COLUMN tools TEXT CHECK (tools IS NULL OR json_valid(tool
 "#;
 
 /// The steps in order: `MIGRATIONS[i]` takes the file to version `i + 1`. Append only;
-/// never edit a shipped step.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// never edit a shipped step. (v5: [`crate::schema_v5`].)
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, crate::schema_v5::V5];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use std::sync::Arc;
 
-use crate::group::{Gate, STATEMENT_CACHE, gate_for};
+use crate::group::{Gate, gate_for};
+use crate::settings::STATEMENT_CACHE;
 use crate::{StoreError, StoreOptions, StoreResult, schema};
 
 /// One connection to a codex-teams database file. Open one per thread or process; they
@@ -78,10 +79,7 @@ impl Store {
             }
             Ok(())
         })?;
-        store.conn.execute_batch(
-            "PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;",
-        )?;
+        crate::settings::configure(&store.conn)?;
         store.write(schema::migrate)?;
         // SQLite made the -wal/-shm with the database's mode; make sure of it.
         crate::files::secure_db_files(path).map_err(|e| {
