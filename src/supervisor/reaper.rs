@@ -348,25 +348,51 @@ pub fn tagged(tag: &str) -> Vec<i32> {
         .collect()
 }
 
+/// How long after the supervisor died a graced codex that runs no command may still start
+/// one: the model's reply asking for it may have reached codex a moment before we died
+/// (on a loaded machine, codex had not yet forked it when the watcher looked), and a
+/// command it runs and records is one the resumed turn need not pay a request to redo.
+pub const START_WINDOW: Duration = Duration::from_millis(1500);
+
 /// The groups registered with grace whose leader (the process whose pid is the group's
-/// id: the codex we started) runs a command now, i.e. has a child: the only ones worth
-/// waiting for. Every other group is SIGKILLed at once. Then waits, up to `grace`, for
-/// those leaders to end on their own: with the command done, codex records its result,
-/// finds the model gone (we served its endpoint) and ends the turn, flushing its rollout.
-/// Waiting for that, not for a fixed moment after the command, is what holds on a loaded
-/// machine. The caller kills whatever is left.
-fn let_commands_finish(groups: &BTreeMap<Pgid, bool>, grace: Duration) {
-    let deadline = std::time::Instant::now() + grace;
+/// id: the codex we started) runs a command now, i.e. has a child, or starts one within
+/// `start_window`: the only ones worth waiting for. Every ungraced group is SIGKILLed at
+/// once, every graced one with no command by the end of the window then. Then waits, up
+/// to `grace`, for the leaders running a command to end on their own: with the command
+/// done, codex records its result, finds the model gone (we served its endpoint) and ends
+/// the turn, flushing its rollout. Waiting for that, not for a fixed moment after the
+/// command, is what holds on a loaded machine. The caller kills whatever is left.
+fn let_commands_finish(groups: &BTreeMap<Pgid, bool>, grace: Duration, start_window: Duration) {
+    let started = std::time::Instant::now();
     let running_command =
         |pgid: Pgid| procfs::is_live(pgid.0) && !procfs::children(pgid.0).is_empty();
-    let waiting: Vec<Pgid> = groups
-        .iter()
-        .filter(|&(&pgid, &graced)| graced && running_command(pgid))
-        .map(|(&pgid, _)| pgid)
-        .collect();
-    for &pgid in groups.keys().filter(|g| !waiting.contains(g)) {
+    for (&pgid, _) in groups.iter().filter(|&(_, &graced)| !graced) {
         let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
     }
+    let mut undecided: Vec<Pgid> = groups
+        .iter()
+        .filter(|&(&pgid, &graced)| graced && procfs::is_live(pgid.0))
+        .map(|(&pgid, _)| pgid)
+        .collect();
+    let mut waiting = Vec::new();
+    loop {
+        undecided.retain(|&pgid| {
+            if running_command(pgid) {
+                waiting.push(pgid);
+                false
+            } else {
+                procfs::is_live(pgid.0)
+            }
+        });
+        if undecided.is_empty() || started.elapsed() >= start_window {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for &pgid in &undecided {
+        let _ = killpg(Pid::from_raw(pgid.0), Signal::SIGKILL);
+    }
+    let deadline = started + grace;
     while waiting.iter().any(|g| procfs::is_live(g.0)) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -407,7 +433,7 @@ pub fn reap_main(tag: &str) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot ignore {sig}: {e}"))?;
     }
     let groups = read_orders(io::stdin().lock());
-    let_commands_finish(&groups, CRASH_GRACE);
+    let_commands_finish(&groups, CRASH_GRACE, START_WINDOW);
     kill_all(&groups, tag);
     Ok(())
 }
@@ -515,7 +541,7 @@ mod tests {
             )
             .is_empty()));
             let started = Instant::now();
-            let_commands_finish(&groups, grace);
+            let_commands_finish(&groups, grace, Duration::ZERO);
             kill_all(&groups, "no-such-tag");
             let _ = leader.wait();
             let members_left = procfs::group_members(pgid).len();
@@ -534,6 +560,59 @@ mod tests {
         assert_eq!(left, 0);
         let (done, _, left) = run("late", true, Duration::from_millis(300), "3");
         assert!(!done, "a command past the grace ran on");
+        assert_eq!(left, 0);
+    }
+
+    /// A graced codex given a command just before we died has not forked it yet when the
+    /// watcher looks: it may still start it within the window and finish it; one that
+    /// starts nothing is killed when the window ends, not after the whole grace.
+    #[test]
+    fn a_graced_group_may_start_its_command_within_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |name: &str, delay: &str| {
+            let out = dir.path().join(name);
+            // The leader itself waits (a builtin `read` on a fifo: no child), then runs the
+            // command, then lives on a moment with no child, as codex does.
+            let fifo = dir.path().join(format!("{name}.fifo"));
+            assert!(
+                Command::new("mkfifo")
+                    .arg(&fifo)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let script = format!(
+                "exec bash -c 'exec 3<> {fifo}; read -t {delay} <&3; sleep 0.3; echo done > {out}; read -t 1 <&3'",
+                fifo = fifo.display(),
+                out = out.display()
+            );
+            let mut leader = spawn_group(&script, &[]);
+            let pgid = Pgid(leader.id() as i32);
+            let groups = BTreeMap::from([(pgid, true)]);
+            let started = Instant::now();
+            let_commands_finish(
+                &groups,
+                Duration::from_secs(10),
+                Duration::from_millis(1500),
+            );
+            kill_all(&groups, "no-such-tag");
+            let _ = leader.wait();
+            (
+                out.exists(),
+                started.elapsed(),
+                procfs::group_members(pgid).len(),
+            )
+        };
+        let (done, took, left) = run("soon", "0.3");
+        assert!(done, "a command started within the window did not finish");
+        assert!(took < Duration::from_secs(8), "{took:?}");
+        assert_eq!(left, 0);
+        let (done, took, left) = run("never", "30");
+        assert!(!done);
+        assert!(
+            took < Duration::from_secs(4),
+            "a leader with no command outlived the window: {took:?}"
+        );
         assert_eq!(left, 0);
     }
 
