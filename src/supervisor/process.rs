@@ -17,7 +17,9 @@
 //! the watcher (and the next start's sweep) first lets the shell command it is running
 //! finish, up to [`reaper::CRASH_GRACE`], and codex end its turn by itself, so the result
 //! is in its rollout and the resumed turn goes on from it. The group is then killed as any
-//! other.
+//! other. Such a child also keeps a copy of the read end of its own stdout and stderr
+//! pipes: once we are gone, codex's next line of output would otherwise fail with EPIPE,
+//! and codex answers that by aborting the turn, command and all ("aborted by user").
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -32,7 +34,8 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::net::unix::pipe;
+use tokio::process::{Child, Command};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
@@ -51,6 +54,13 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(20);
 
 pub use super::procfs::{Pgid, group_members};
+
+/// A child's stdout, line by line.
+pub type StdoutLines = Lines<BufReader<pipe::Receiver>>;
+
+/// How much a graced child may write after we died before its writes block: codex prints
+/// one JSON line per item, a few KiB for the rest of a turn.
+const KEPT_PIPE_BYTES: i32 = 1 << 20;
 
 /// Everything needed to start one supervised child.
 #[derive(Debug, Clone)]
@@ -223,7 +233,11 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
         None
     };
     let program = spec.program.to_string_lossy().into_owned();
-    let command = build_command(&spec, watcher);
+    let failed = |source| ProcessError::Spawn {
+        program: program.clone(),
+        source,
+    };
+    let (command, outputs) = build_command(&spec, watcher).map_err(failed)?;
     let mut child = start_on_spawner(command, &program).await?;
     if let (Some(bytes), Some(mut pipe)) = (spec.stdin.clone(), child.stdin.take()) {
         // Written from a task so a child that reads slowly never blocks us; closing the
@@ -236,20 +250,20 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
     }
     let pid = child.id().expect("a just-spawned child has a pid");
     let pgid = Pgid(pid as i32);
-    let stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
+    let receiver = |fd: std::io::PipeReader| pipe::Receiver::from_owned_fd(fd.into());
+    let stdout = Some(BufReader::new(receiver(outputs.stdout).map_err(failed)?).lines());
+    let mut err_pipe = receiver(outputs.stderr).map_err(failed)?;
     let stderr = StderrTail::new(spec.stderr_limit);
-    if let Some(mut pipe) = child.stderr.take() {
-        let tail = stderr.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            loop {
-                match pipe.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => tail.push(&buf[..n]),
-                }
+    let tail = stderr.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        loop {
+            match err_pipe.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => tail.push(&buf[..n]),
             }
-        });
-    }
+        }
+    });
     Ok(Supervised {
         child,
         pid,
@@ -261,9 +275,24 @@ pub async fn spawn(spec: SpawnSpec) -> Result<Supervised, ProcessError> {
     })
 }
 
-/// The command for `spec`: its own process group, our marker (and the watcher's tag), and
-/// between fork and exec PDEATHSIG plus the registration with the watcher.
-fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command {
+/// Our ends of a child's stdout and stderr pipes.
+struct Outputs {
+    stdout: std::io::PipeReader,
+    stderr: std::io::PipeReader,
+}
+
+/// The command for `spec`: its own process group, our marker (and the watcher's tag), its
+/// stdout and stderr on pipes we made, and between fork and exec PDEATHSIG plus the
+/// registration with the watcher. A graced child (see [`SpawnSpec::crash_grace`]) instead
+/// keeps the read ends of its output pipes open across exec (and a larger pipe buffer), so
+/// what it prints after we died still has a reader.
+fn build_command(
+    spec: &SpawnSpec,
+    watcher: Option<&'static Reaper>,
+) -> io::Result<(Command, Outputs)> {
+    use std::os::fd::AsRawFd;
+    let (out_r, out_w) = std::io::pipe()?;
+    let (err_r, err_w) = std::io::pipe()?;
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -274,8 +303,8 @@ fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command 
         } else {
             Stdio::null()
         })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w))
         .kill_on_drop(false)
         .process_group(0);
     if let Some(cwd) = &spec.cwd {
@@ -286,14 +315,30 @@ fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command 
     }
     let registration = watcher.map(Reaper::registration);
     let grace = spec.crash_grace && registration.is_some();
+    let kept = [out_r.as_raw_fd(), err_r.as_raw_fd()];
     let parent = std::process::id() as i32;
-    // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid,
-    // getpgrp, write) and builds io::Errors from raw codes, which does not allocate.
+    // SAFETY: the closure only makes async-signal-safe system calls (prctl, fcntl, getppid,
+    // getpgrp, write) and builds io::Errors from raw codes, which does not allocate. The
+    // raw fds it borrows are open in the child: they are the parent's, copied by fork.
     unsafe {
         command.pre_exec(move || {
-            if !grace {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
-                    .map_err(|e| io::Error::from_raw_os_error(e as i32))?;
+            use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+            use std::os::fd::BorrowedFd;
+            let os_err = |e: Errno| io::Error::from_raw_os_error(e as i32);
+            if grace {
+                for fd in kept {
+                    let fd = BorrowedFd::borrow_raw(fd);
+                    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map_err(os_err)?;
+                }
+                // Best effort: the default 64 KiB is enough for most turns too.
+                for fd in [1, 2] {
+                    let _ = fcntl(
+                        BorrowedFd::borrow_raw(fd),
+                        FcntlArg::F_SETPIPE_SZ(KEPT_PIPE_BYTES),
+                    );
+                }
+            } else {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(os_err)?;
             }
             // We may have died between fork and prctl; then nobody would ever kill us.
             if nix::unistd::getppid().as_raw() != parent {
@@ -307,7 +352,13 @@ fn build_command(spec: &SpawnSpec, watcher: Option<&'static Reaper>) -> Command 
             Ok(())
         });
     }
-    command
+    Ok((
+        command,
+        Outputs {
+            stdout: out_r,
+            stderr: err_r,
+        },
+    ))
 }
 
 /// Forks on the long-lived spawner thread (PDEATHSIG follows the forking thread) and
@@ -338,7 +389,7 @@ pub struct Supervised {
     child: Child,
     pid: u32,
     pgid: Pgid,
-    stdout: Option<Lines<BufReader<ChildStdout>>>,
+    stdout: Option<StdoutLines>,
     stderr: StderrTail,
     watcher: Option<&'static Reaper>,
     finished: bool,
@@ -366,7 +417,7 @@ impl Supervised {
 
     /// Hands the stdout line reader to another task (e.g. the event pump) so this handle can
     /// still be used to wait or terminate.
-    pub fn take_stdout(&mut self) -> Option<Lines<BufReader<ChildStdout>>> {
+    pub fn take_stdout(&mut self) -> Option<StdoutLines> {
         self.stdout.take()
     }
 
@@ -667,6 +718,24 @@ mod tests {
         assert!(tail.text().len() <= 100);
         assert!(tail.dropped_bytes() > 0);
         assert!(!tail.text().contains("err-0\n"));
+    }
+
+    /// A graced child (a codex turn) still has a reader for its output once ours is gone,
+    /// as after our death: its next line does not fail (codex aborts its turn, command and
+    /// all, on EPIPE; a shell dies of SIGPIPE). An ungraced one dies of it.
+    #[tokio::test]
+    async fn a_graced_child_outlives_its_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        for graced in [true, false] {
+            let out = dir.path().join(format!("graced-{graced}"));
+            let script = format!("sleep 0.3; echo line; echo done > {}", out.display());
+            let mut spec = sh(&script, &unique_marker("kept"));
+            spec.crash_grace = graced;
+            let mut child = spawn(spec).await.unwrap();
+            drop(child.take_stdout());
+            child.wait().await.unwrap();
+            assert_eq!(out.exists(), graced, "graced: {graced}");
+        }
     }
 
     #[tokio::test]
