@@ -493,8 +493,10 @@ impl Planner<'_, '_> {
             .lead_id
             .as_deref()
             .and_then(|l| self.agents.iter().position(|a| a.agent_id == l));
-        let lead_has_nothing = lead
-            .is_some_and(|i| self.agents[i].pending == 0 && self.agents[i].phase == Phase::Idle);
+        let lead_has_nothing = lead.is_some_and(|i| {
+            let l = &self.agents[i];
+            l.pending <= l.notes && l.phase == Phase::Idle
+        });
         if s.profile.early_stop.finalize_clean_board
             && board_done
             && failed == 0

@@ -65,6 +65,9 @@ pub struct AgentView {
     pub pending: usize,
     /// Mail it was already resumed for (or refused a resume for): not a reason to resume again.
     pub pending_seen: usize,
+    /// Of its mail, supervisor notes sent without waking it since its last turn began (a
+    /// worker died and its work was taken up): for the record, not for a decision.
+    pub notes: usize,
     /// Stopped by idle shutdown, not for good: mail wakes it.
     pub retired_idle: bool,
     /// It has a codex thread (it can be resumed).

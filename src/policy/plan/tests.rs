@@ -67,6 +67,7 @@ pub(super) fn agent(id: &str, role: &str, phase: Phase, seq: u64) -> AgentView {
         wake: false,
         pending: 0,
         pending_seen: 0,
+        notes: 0,
         retired_idle: false,
         has_thread: true,
         idle_for: Duration::ZERO,

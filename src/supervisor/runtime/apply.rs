@@ -250,7 +250,7 @@ impl Supervisor {
             .and_then(|t| t.lead_id.clone());
         if let Some(lead) = lead_id.filter(|_| budget) {
             let body = spawn_refused_message(name, agent_id, why);
-            self.tell_lead(hub, team_id, &lead, agent_id, body, "refused")
+            self.tell_lead(hub, team_id, &lead, agent_id, body, "refused", true)
                 .await;
         }
     }

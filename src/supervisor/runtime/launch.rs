@@ -34,6 +34,8 @@ impl Supervisor {
             }
             a.phase = Phase::Starting;
             a.wake = false;
+            // The turn's prompt points it to its inbox: the notes are read with the rest.
+            a.notes = 0;
             a.stop_requested = false;
             let first = matches!(kind, TurnKind::First(_)) && !a.is_lead();
             let team_id = a.team_id.clone();

@@ -205,7 +205,7 @@ impl Supervisor {
                 &limit.to_string(),
                 limit.ends_workers(),
             );
-            self.tell_lead(&hub, &team, &lead, &agent, body, "budget")
+            self.tell_lead(&hub, &team, &lead, &agent, body, "budget", true)
                 .await;
         }
     }

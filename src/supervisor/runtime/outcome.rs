@@ -24,7 +24,12 @@ struct Dead {
 
 impl Supervisor {
     /// Sends the lead a supervisor note about `about` (sent in that agent's name, the way
-    /// every supervisor note is, so it needs no sender of its own) and wakes the lead.
+    /// every supervisor note is, so it needs no sender of its own). With `wake`, the lead is
+    /// woken for it: it has something to decide. Without, the note waits in its inbox for
+    /// its next turn (a turn costs the lead a model request over its whole context): the
+    /// lead's count of mail already weighed is raised first, so the plan does not resume it
+    /// for this note alone.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn tell_lead(
         &self,
         hub: &Arc<TeamHub>,
@@ -33,14 +38,22 @@ impl Supervisor {
         about: &str,
         body: String,
         kind: &str,
+        wake: bool,
     ) {
+        if !wake && let Some(l) = self.lock().agents.get_mut(lead) {
+            l.pending_seen += 1;
+            l.notes += 1;
+        }
         let (t, a, l) = (team_id.to_string(), about.to_string(), lead.to_string());
         let key = format!("supervisor-{kind}-{about}-{}", now_ms());
         let sent = hub
             .with_store(move |s| s.send(&t, &a, Recipient::Agent(l), &body, &key))
             .await;
         match sent {
-            Ok(_) => hub.message_arrived(team_id, lead),
+            Ok(_) if wake => hub.message_arrived(team_id, lead),
+            Ok(_) => {
+                tracing::info!(target: "codex_teams::supervisor", event = "lead.noted", team_id = %team_id, agent_id = %about, kind = %kind)
+            }
             Err(e) => {
                 tracing::warn!(target: "codex_teams::supervisor", event = "lead.note_failed", team_id = %team_id, agent_id = %about, error = %e)
             }
@@ -138,7 +151,10 @@ impl Supervisor {
                 .await;
             if let Some(lead) = lead_id {
                 let body = prompts::worker_failed_message(&name, agent_id, &why, &after);
-                self.tell_lead(&hub, &team_id, &lead, agent_id, body, "failed")
+                // Nothing for the lead to decide: a replacement or a live worker takes the
+                // released work up, and work no worker can take wakes the lead by itself
+                // (`plan`'s unstaffed-work rule). It reads the note on its next turn.
+                self.tell_lead(&hub, &team_id, &lead, agent_id, body, "failed", false)
                     .await;
             }
         }

@@ -43,6 +43,8 @@ pub(super) struct AgentRt {
     pub(super) phase: Phase,
     pub(super) wake: bool,
     pub(super) pending_seen: usize,
+    /// Supervisor notes sent to it without waking it since its last turn began.
+    pub(super) notes: usize,
     /// Stopped by idle shutdown, not for good: mail for it wakes it again.
     pub(super) retired_idle: bool,
     pub(super) thread_id: Option<String>,
@@ -81,6 +83,7 @@ impl AgentRt {
             phase,
             wake: false,
             pending_seen: 0,
+            notes: 0,
             retired_idle: false,
             thread_id: None,
             totals: Usage::default(),
@@ -108,6 +111,7 @@ impl AgentRt {
             wake: self.wake,
             pending,
             pending_seen: self.pending_seen,
+            notes: self.notes,
             retired_idle: self.retired_idle,
             has_thread: self.thread_id.is_some(),
             idle_for: self.idle_since.elapsed(),

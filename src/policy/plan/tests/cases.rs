@@ -347,6 +347,29 @@ pub(super) const CASES: &[(&str, &str, Setup, &[&str])] = &[
         &["finalize_clean 1", "quiet"],
     ),
     (
+        "board clean, the lead's only mail is a note it was not woken for: finalized without it",
+        "default",
+        |s| {
+            let l = find(s, "L");
+            l.phase = Phase::Idle;
+            (l.pending, l.pending_seen, l.notes) = (1, 1, 1);
+            s.tasks.push(task("t1", TaskStatus::Done));
+            workers(s, 1, Phase::Idle)
+        },
+        &["finalize_clean 1", "quiet"],
+    ),
+    (
+        "board clean, a note and a real message wait for the lead: it reads them",
+        "default",
+        |s| {
+            let l = find(s, "L");
+            l.phase = Phase::Idle;
+            (l.pending, l.pending_seen, l.notes) = (2, 1, 1);
+            s.tasks.push(task("t1", TaskStatus::Done))
+        },
+        &["resume L messages 2"],
+    ),
+    (
         "board clean but mail waits for the lead: it reads it, nothing is finalized",
         "default",
         |s| {
